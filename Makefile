@@ -1,0 +1,76 @@
+# The project's commands. `make run` and `make test` work on a fresh machine with Python 3.11,
+# pip, Node.js and Java: they create .venv and install the pinned requirements when missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PYTHONDONTWRITEBYTECODE := 1
+
+# Third-party packages bundled into the Lambda dependencies layer, at requirements.txt's versions.
+RUNTIME_PACKAGES := aws-lambda-powertools boto3 pydantic jinja2 stripe cryptography idna packaging markdown-it-py nh3
+LAMBDA_PLATFORM := manylinux2014_aarch64
+LAMBDA_PYTHON := 3.14
+
+.PHONY: help install run test test-unit test-dynamodb-local lint format synth build bench deploy clean
+
+help:
+	@echo "make run    - the local system with demo data on http://127.0.0.1:8000"
+	@echo "make test   - the whole test suite"
+	@echo "make lint   - ruff and mypy"
+	@echo "make synth  - synthesize the CDK stack (offline)"
+	@echo "make build  - prepare the Lambda layers in build/"
+	@echo "make bench  - benchmarks, written to bench/results.json"
+	@echo "make deploy - build and cdk deploy"
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+
+run: $(VENV)/.installed
+	$(BIN)/licensing dev
+
+test: install
+	@command -v java >/dev/null || { echo "make test needs Java 17+ (DynamoDB Local): apt-get install -y openjdk-17-jre-headless" >&2; exit 1; }
+	@command -v unshare >/dev/null || { echo "make test needs unshare (util-linux) to keep DynamoDB Local off the network" >&2; exit 1; }
+	$(BIN)/pytest -m "not dynamodb_local" $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-dynamodb-local
+
+# DynamoDB Local listens on every interface: run it, with its tests, in a network namespace of
+# its own that has only loopback.
+test-dynamodb-local: install
+	unshare -n sh -c 'ip link set lo up && exec $(BIN)/pytest -m dynamodb_local $(PYTEST_ARGS)'
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(VENV)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+synth: install
+	npx cdk synth --quiet
+
+build: $(VENV)/.installed
+	$(BIN)/python -m infra.build --platform $(LAMBDA_PLATFORM) --python-version $(LAMBDA_PYTHON) $(RUNTIME_PACKAGES)
+
+bench: $(VENV)/.installed
+	$(BIN)/python -m bench
+
+deploy: build install
+	npx cdk deploy
+
+clean:
+	rm -rf build cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The license manager's domain package: licenses, products, releases, accounts and their rules."""

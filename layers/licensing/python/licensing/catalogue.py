@@ -1,0 +1,92 @@
+"""The one declarative description of the system's functions, queues, event rules and schedules.
+
+Read by the CDK stack (``infra/``) and by the local dev server (``licensing dev``), so that what
+runs on a laptop is what is deployed. Pure data: no AWS calls, cheap to import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Rights a function may be granted; the stack turns each into the narrowest `grant_*` it has.
+TABLE_READ = "table:read"
+TABLE_WRITE = "table:write"
+BUCKET_READ = "bucket:read"
+BUCKET_WRITE = "bucket:write"
+EVENTS_PUT = "events:put"
+MAIL_SEND = "mail:send"
+STRIPE_WEBHOOK_SECRET = "secret:stripe-webhook"  # noqa: S105 (a right's name, not a secret)
+STRIPE_API_KEY = "secret:stripe-api"
+SIGNING_KEY = "secret:signing-key"
+
+
+@dataclass(frozen=True)
+class Queue:
+    """An SQS queue fed by EventBridge rules, with its dead-letter queue."""
+
+    name: str
+    detail_types: tuple[str, ...]
+    visibility_timeout_seconds: int = 120
+    max_receive_count: int = 5
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    description: str
+    routes: tuple[str, ...] = ()
+    queue: str | None = None
+    schedule: str | None = None  # an EventBridge Scheduler expression
+    rights: tuple[str, ...] = ()
+    timeout_seconds: int = 10
+    memory_mb: int = 512
+    batch_size: int = 10
+    extra_environment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def handler(self) -> str:
+        return "handler.lambda_handler"
+
+    @property
+    def source_dir(self) -> str:
+        return f"functions/{self.name}"
+
+
+EVENT_SOURCE = "licensing"
+
+NOTIFICATIONS = Queue(
+    name="notifications",
+    detail_types=(
+        "LicenseIssued",
+        "LicensePending",
+        "LicenseRenewed",
+        "LicenseStatusChanged",
+        "PaymentFailed",
+    ),
+)
+
+QUEUES: tuple[Queue, ...] = (NOTIFICATIONS,)
+
+FUNCTIONS: tuple[Function, ...] = (
+    Function(
+        name="license_api",
+        description="The /v1 license API for installed extensions, and the 404 of unknown routes.",
+        routes=("ANY /v1/{proxy+}", "$default"),
+        rights=(TABLE_READ, TABLE_WRITE, BUCKET_READ, SIGNING_KEY),
+        memory_mb=1024,
+    ),
+)
+
+
+def function(name: str) -> Function:
+    for candidate in FUNCTIONS:
+        if candidate.name == name:
+            return candidate
+    raise KeyError(name)
+
+
+def queue(name: str) -> Queue:
+    for candidate in QUEUES:
+        if candidate.name == name:
+            return candidate
+    raise KeyError(name)

@@ -1,0 +1,196 @@
+"""Pydantic domain models and the constrained types that validate data where it enters."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from .dates import utc_now
+
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _slug(value: str) -> str:
+    if not _SLUG.match(value):
+        raise ValueError("a product slug is lower-case letters, digits and dashes")
+    return value
+
+
+def _email(value: str) -> str:
+    value = value.strip().lower()
+    if len(value) > 254 or not _EMAIL.match(value):
+        raise ValueError("not an email address")
+    return value
+
+
+Slug = Annotated[str, AfterValidator(_slug)]
+Email = Annotated[str, AfterValidator(_email)]
+Money = Annotated[int, Field(ge=0, description="amount in the currency's minor unit (cents)")]
+
+
+class LicenseStatus(StrEnum):
+    PENDING = "PENDING"
+    ACTIVE = "ACTIVE"
+    SUSPENDED = "SUSPENDED"
+    REVOKED = "REVOKED"
+    EXPIRED = "EXPIRED"
+
+
+class LicenseType(StrEnum):
+    COMMERCIAL = "commercial"
+    TRIAL = "trial"
+    CUSTOM = "custom"
+
+
+class PaymentStatus(StrEnum):
+    PAID = "paid"
+    PENDING = "pending"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    DISPUTED = "disputed"
+    FREE = "free"
+
+
+DEFAULT_DEVELOPMENT_HOSTS: tuple[str, ...] = (
+    "localhost",
+    "*.localhost",
+    "*.test",
+    "*.example",
+    "*.invalid",
+    "loopback",
+)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+
+
+class Price(_Model):
+    amount: Money
+    currency: str = Field(default="eur", min_length=3, max_length=3)
+
+
+class Product(_Model):
+    slug: Slug
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["public", "custom"] = "public"
+    owner_account_id: str | None = None
+    stripe_price_ids: list[str] = Field(default_factory=list)
+    trial_price_ids: list[str] = Field(default_factory=list)
+    term_months: int = Field(default=12, ge=1, le=120)
+    max_sites: int = Field(default=3, ge=0, le=10_000)
+    grace_days: int = Field(default=7, ge=0, le=365)
+    trial_days: int = Field(default=14, ge=1, le=365)
+    renewal_price: Price | None = None
+    development_hosts: list[str] = Field(default_factory=lambda: list(DEFAULT_DEVELOPMENT_HOSTS))
+    description: str = ""
+    created_at: datetime = Field(default_factory=utc_now)
+
+    @property
+    def custom(self) -> bool:
+        return self.kind == "custom"
+
+
+class Release(_Model):
+    product: Slug
+    version: str = Field(min_length=1, max_length=64)
+    published_at: datetime = Field(default_factory=utc_now)
+    notes_markdown: str = ""
+    file_key: str
+    filename: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=0)
+    requires_host: str | None = None
+
+
+class Account(_Model):
+    id: str
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["organisation", "person"] = "organisation"
+    stripe_customer_id: str | None = None
+    billing_address: dict[str, str | None] = Field(default_factory=dict)
+    tax_ids: list[str] = Field(default_factory=list)
+    created_at: datetime = Field(default_factory=utc_now)
+
+
+class Contact(_Model):
+    email: Email
+    name: str = ""
+    account_ids: list[str] = Field(default_factory=list)
+    release_mail_opt_out: list[str] = Field(default_factory=list)
+    created_at: datetime = Field(default_factory=utc_now)
+
+
+class Site(_Model):
+    host: str
+    activated_at: datetime = Field(default_factory=utc_now)
+    counted: bool = True
+    last_seen_on: date | None = None
+    version: str | None = None
+
+
+class Billing(_Model):
+    invoice_url: str | None = None
+    receipt_url: str | None = None
+    payment_status: PaymentStatus = PaymentStatus.PAID
+    method: str = "stripe"
+    amount_total: Money | None = None
+    amount_refunded: Money = 0
+    currency: str | None = None
+    stripe_customer_id: str | None = None
+    stripe_checkout_session_id: str | None = None
+    stripe_payment_intent_id: str | None = None
+    stripe_subscription_id: str | None = None
+    stripe_invoice_id: str | None = None
+    stripe_charge_id: str | None = None
+
+
+class License(_Model):
+    """A license, with what validation needs from its product copied on, so a check is one read."""
+
+    id: str
+    key: str
+    name: str
+    product: Slug
+    type: LicenseType = LicenseType.COMMERCIAL
+    status: LicenseStatus = LicenseStatus.ACTIVE
+    status_reason: str | None = None
+    account_id: str
+    starts_on: date
+    ends_on: date
+    sites: dict[str, Site] = Field(default_factory=dict)
+    billing: Billing = Field(default_factory=Billing)
+    max_sites: int = Field(ge=0)
+    grace_days: int = Field(ge=0)
+    development_hosts: list[str] = Field(default_factory=lambda: list(DEFAULT_DEVELOPMENT_HOSTS))
+    custom: bool = False
+    auto_renews: bool = False
+    created_at: datetime = Field(default_factory=utc_now)
+    updated_at: datetime = Field(default_factory=utc_now)
+    revision: int = 0
+
+    @property
+    def sites_used(self) -> int:
+        return sum(1 for site in self.sites.values() if site.counted)
+
+
+class HistoryEntry(_Model):
+    license_id: str
+    at: datetime = Field(default_factory=utc_now)
+    actor: str
+    action: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+    customer_visible: bool = False
+
+
+class DomainEvent(_Model):
+    """Something that happened, for the workers (emails) behind EventBridge."""
+
+    detail_type: str
+    detail: dict[str, Any]

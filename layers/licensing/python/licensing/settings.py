@@ -1,0 +1,46 @@
+"""Settings read from the environment, once, lazily (never at import time)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+_REPO_TEMPLATES = Path(__file__).resolve().parents[3] / "templates"
+_LAYER_TEMPLATES = Path("/opt/templates")
+
+
+def _default_templates_dir() -> str:
+    # In the repository the templates sit at the top level; in Lambda the layer puts them in /opt.
+    return str(_REPO_TEMPLATES if _REPO_TEMPLATES.is_dir() else _LAYER_TEMPLATES)
+
+
+class Settings(BaseModel):
+    table_name: str = Field(default="licensing", alias="LICENSING_TABLE")
+    release_bucket: str = Field(default="licensing-releases", alias="RELEASE_BUCKET")
+    event_bus_name: str = Field(default="licensing", alias="EVENT_BUS_NAME")
+    mail_from: str = Field(default="Licensing <licenses@vendor.example>", alias="MAIL_FROM")
+    vendor_name: str = Field(default="DevCRM Extensions", alias="VENDOR_NAME")
+    public_base_url: str = Field(default="http://127.0.0.1:8000", alias="PUBLIC_BASE_URL")
+    templates_dir: str = Field(default_factory=_default_templates_dir, alias="TEMPLATES_DIR")
+    stripe_webhook_secret: str | None = Field(default=None, alias="STRIPE_WEBHOOK_SECRET")
+    stripe_webhook_secret_arn: str | None = Field(default=None, alias="STRIPE_WEBHOOK_SECRET_ARN")
+    stripe_api_key: str | None = Field(default=None, alias="STRIPE_API_KEY")
+    stripe_api_key_secret_arn: str | None = Field(default=None, alias="STRIPE_API_KEY_SECRET_ARN")
+    stripe_api_base: str | None = Field(default=None, alias="STRIPE_API_BASE")
+    signin_link_days: int = Field(default=7, alias="SIGNIN_LINK_DAYS")
+
+    model_config = {"populate_by_name": True}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    import os
+
+    return Settings.model_validate({k: v for k, v in os.environ.items() if v != ""})
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the dev server change the environment)."""
+    get_settings.cache_clear()

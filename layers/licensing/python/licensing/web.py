@@ -1,0 +1,78 @@
+"""What every HTTP function shares: the contract's error shape, X-Request-Id on every answer, and
+domain errors turned into answers in one place."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from .errors import LicensingError
+
+logger = Logger(service="licensing")
+
+JSON = "application/json"
+
+
+def error_body(code: str, message: str, details: list[Any] | None = None) -> str:
+    return json.dumps({"error": {"code": code, "message": message, "details": details or []}})
+
+
+def error_response(status: int, code: str, message: str, details: list[Any] | None = None) -> Response:
+    return Response(status_code=status, content_type=JSON, body=error_body(code, message, details))
+
+
+def request_id(app: APIGatewayHttpResolver) -> str:
+    context = app.current_event.request_context
+    return context.request_id or str(uuid.uuid4())
+
+
+def _validation_details(error: RequestValidationError) -> list[dict[str, Any]]:
+    details = []
+    for item in error.errors():
+        location = [str(part) for part in item.get("loc", ()) if part != "body"]
+        details.append({"field": ".".join(location), "message": item.get("msg", "invalid")})
+    return details
+
+
+def create_resolver(*, enable_validation: bool = True) -> APIGatewayHttpResolver:
+    """An HTTP API resolver answering in the contract's shape, with X-Request-Id on every answer."""
+    app = APIGatewayHttpResolver(enable_validation=enable_validation)
+
+    def add_request_id(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+        response = next_middleware(resolver)
+        response.headers["X-Request-Id"] = request_id(resolver)
+        return response
+
+    app.use(middlewares=[add_request_id])
+
+    @app.not_found
+    def not_found(_: NotFoundError) -> Response:
+        return _with_request_id(app, error_response(404, "NOT_FOUND", "No such route."))
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(error: RequestValidationError) -> Response:
+        return _with_request_id(
+            app,
+            error_response(400, "INVALID_REQUEST", "The request is not valid.", _validation_details(error)),
+        )
+
+    @app.exception_handler(LicensingError)
+    def domain_error(error: LicensingError) -> Response:
+        if error.status >= 500:
+            logger.error("request failed", extra={"code": error.code})
+        return _with_request_id(app, error_response(error.status, error.code, error.message, error.details))
+
+    return app
+
+
+def _with_request_id(app: APIGatewayHttpResolver, response: Response) -> Response:
+    # Exception and not-found handlers run outside the middleware chain.
+    response.headers["X-Request-Id"] = request_id(app)
+    return response
