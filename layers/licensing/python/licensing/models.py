@@ -140,6 +140,7 @@ class Billing(_Model):
     receipt_url: str | None = None
     payment_status: PaymentStatus = PaymentStatus.PAID
     method: str = "stripe"
+    payment_method_type: str | None = None
     amount_total: Money | None = None
     amount_refunded: Money = 0
     currency: str | None = None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-_REPO_TEMPLATES = Path(__file__).resolve().parents[3] / "templates"
+_REPO_TEMPLATES = Path(__file__).resolve().parents[4] / "templates"
 _LAYER_TEMPLATES = Path("/opt/templates")
 
 

@@ -1,0 +1,57 @@
+"""Lazily created boto3 clients. `AWS_ENDPOINT_URL` (set by the local dev server and the tests)
+points every client at the embedded emulator; in Lambda it is unset."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ..errors import Conflict, TransientError
+
+# Error codes after which a retry (by Stripe, SQS or the caller) can succeed.
+TRANSIENT_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "TransactionConflictException",
+        "LimitExceededException",
+        "Throttling",
+        "TooManyRequestsException",
+    }
+)
+
+
+@cache
+def client(service: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
+    if service == "s3":
+        config = config.merge(Config(signature_version="s3v4"))
+    return boto3.client(service, config=config)
+
+
+def reset_clients() -> None:
+    """Forget cached clients (the dev server and tests change the endpoint)."""
+    client.cache_clear()
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def translate(error: ClientError, what: str) -> Exception:
+    """A boto3 error as a domain error: transient ones ask for a retry, conflicts say so."""
+    code = error_code(error)
+    if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):
+        return Conflict(f"{what}: the item changed or already exists")
+    if code in TRANSIENT_CODES or error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
+        return TransientError(f"{what}: storage is temporarily unavailable")
+    return error

@@ -1,0 +1,519 @@
+"""The DynamoDB store: one table (``licensing.tables``), items keyed by what reads them.
+
+Key patterns (pk / sk):
+
+- ``PRODUCT#<slug>`` / ``PRODUCT``            the product; gsi1 ``PRODUCTS`` lists the catalogue
+- ``PRODUCT#<slug>`` / ``RELEASE#<sortkey>``  its releases, newest first by a version sort key
+- ``PRICE#<price id>`` / ``PRICE``            Stripe price -> product
+- ``ACCOUNT#<id>`` / ``ACCOUNT``              the account; gsi1 ``ACCOUNTS`` lists accounts by name
+- ``ACCOUNT#<id>`` / ``CONTACT#<email>``      membership of a contact
+- ``CONTACT#<email>`` / ``CONTACT``           the contact, with the accounts it belongs to
+- ``CUSTOMER#<stripe customer>`` / ``CUSTOMER``  Stripe customer -> account
+- ``LICENSE#<id>`` / ``LICENSE``              the license (id derived from the key: validation is one
+  GetItem); gsi1 ``ACCOUNT#<id>`` lists an account's licenses; sparse ``active``, ``ends``, ``lapse``
+- ``LICENSE#<id>`` / ``HISTORY#<at>#<n>``     its history
+- ``REF#<stripe id>`` / ``LICENSE#<id>``      Stripe session, payment, subscription, invoice -> licenses
+- ``CLAIM#<key>`` / ``CLAIM``                 once-only markers (with TTL), e.g. mails sent
+- ``TOKEN#<sha256>`` / ``TOKEN``              sign-in tokens, stored hashed, with TTL
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable, Iterator
+from datetime import date, timedelta
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from .. import tables
+from ..dates import utc_now
+from ..errors import Conflict, NotFound
+from ..models import Account, Contact, HistoryEntry, License, LicenseStatus, Product, Release
+from ..versions import version_sort_key
+from .aws import client, error_code, translate
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+_KEY_ATTRIBUTES = frozenset({tables.PARTITION_KEY, tables.SORT_KEY, "kind"}) | {
+    name for index in tables.INDEXES for name in (index.partition_key, index.sort_key)
+}
+
+
+def _serialize(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(value) for name, value in item.items()}
+
+
+def _deserialize(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def _data(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in item.items() if name not in _KEY_ATTRIBUTES}
+
+
+def license_item(license: License) -> dict[str, Any]:
+    """The license as stored, with the index attributes its status and dates call for."""
+    item: dict[str, Any] = {
+        "pk": f"LICENSE#{license.id}",
+        "sk": "LICENSE",
+        "kind": "license",
+        **license.model_dump(mode="json"),
+        "site_count": license.sites_used,
+        "gsi1pk": f"ACCOUNT#{license.account_id}",
+        "gsi1sk": f"LICENSE#{license.created_at.isoformat()}#{license.id}",
+    }
+    if license.status is LicenseStatus.ACTIVE:
+        item["active_pk"], item["active_sk"] = f"ACTIVE#{license.product}", license.id
+        lapses_on = license.ends_on + timedelta(days=license.grace_days + 1)
+        item["lapse_pk"], item["lapse_sk"] = f"LAPSE#{lapses_on.isoformat()}", license.id
+    if license.status in (LicenseStatus.ACTIVE, LicenseStatus.EXPIRED):
+        item["ends_pk"], item["ends_sk"] = f"ENDS#{license.ends_on.isoformat()}", license.id
+    return item
+
+
+def _history_item(entry: HistoryEntry) -> dict[str, Any]:
+    # The random suffix keeps two entries written in the same microsecond apart.
+    return {
+        "pk": f"LICENSE#{entry.license_id}",
+        "sk": f"HISTORY#{entry.at.isoformat()}#{secrets.token_hex(3)}",
+        "kind": "history",
+        **entry.model_dump(mode="json"),
+    }
+
+
+class DynamoStore:
+    """Reads and writes every aggregate of the license manager in the one table."""
+
+    def __init__(self, table_name: str, dynamodb: Any | None = None) -> None:
+        self.table_name = table_name
+        self._client = dynamodb
+
+    @property
+    def dynamodb(self) -> Any:
+        if self._client is None:
+            self._client = client("dynamodb")
+        return self._client
+
+    # -- low level -------------------------------------------------------------------------------
+
+    def _get(self, pk: str, sk: str, *, consistent: bool = True) -> dict[str, Any] | None:
+        try:
+            answer = self.dynamodb.get_item(
+                TableName=self.table_name,
+                Key=_serialize({"pk": pk, "sk": sk}),
+                ConsistentRead=consistent,
+            )
+        except ClientError as error:
+            raise translate(error, "read") from error
+        item = answer.get("Item")
+        return _deserialize(item) if item else None
+
+    def _query(self, **arguments: Any) -> Iterator[dict[str, Any]]:
+        """Every item a Query returns, following pages past DynamoDB's 1 MB limit."""
+        arguments = {"TableName": self.table_name, **arguments}
+        while True:
+            try:
+                answer = self.dynamodb.query(**arguments)
+            except ClientError as error:
+                raise translate(error, "query") from error
+            for item in answer.get("Items", []):
+                yield _deserialize(item)
+            last_key = answer.get("LastEvaluatedKey")
+            if not last_key:
+                return
+            arguments["ExclusiveStartKey"] = last_key
+
+    def _query_key(
+        self, pk: str, *, index: str | None = None, sk_prefix: str | None = None, newest_first: bool = False
+    ) -> Iterator[dict[str, Any]]:
+        partition, sort = ("pk", "sk")
+        if index:
+            spec = next(candidate for candidate in tables.INDEXES if candidate.name == index)
+            partition, sort = spec.partition_key, spec.sort_key
+        condition = "#p = :p"
+        names = {"#p": partition}
+        values: dict[str, Any] = {":p": pk}
+        if sk_prefix:
+            condition += " AND begins_with(#s, :s)"
+            names["#s"] = sort
+            values[":s"] = sk_prefix
+        arguments: dict[str, Any] = {
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": _serialize(values),
+            "ScanIndexForward": not newest_first,
+        }
+        if index:
+            arguments["IndexName"] = index
+        return self._query(**arguments)
+
+    def _transact(self, operations: list[dict[str, Any]], what: str) -> None:
+        try:
+            self.dynamodb.transact_write_items(TransactItems=operations)
+        except ClientError as error:
+            raise translate(error, what) from error
+
+    def _put(self, item: dict[str, Any], condition: str | None = None) -> dict[str, Any]:
+        operation: dict[str, Any] = {"TableName": self.table_name, "Item": _serialize(item)}
+        if condition:
+            operation["ConditionExpression"] = condition
+        return {"Put": operation}
+
+    def _delete(self, pk: str, sk: str) -> dict[str, Any]:
+        return {"Delete": {"TableName": self.table_name, "Key": _serialize({"pk": pk, "sk": sk})}}
+
+    # -- products and releases -------------------------------------------------------------------
+
+    def put_product(self, product: Product) -> None:
+        """Create or replace a product, with its Stripe price lookups (stale ones removed)."""
+        previous = self.get_product(product.slug)
+        stale = set(previous.stripe_price_ids + previous.trial_price_ids) if previous else set()
+        prices = set(product.stripe_price_ids + product.trial_price_ids)
+        operations = [
+            self._put(
+                {
+                    "pk": f"PRODUCT#{product.slug}",
+                    "sk": "PRODUCT",
+                    "kind": "product",
+                    "gsi1pk": "PRODUCTS",
+                    "gsi1sk": product.slug,
+                    **product.model_dump(mode="json"),
+                }
+            )
+        ]
+        operations += [
+            self._put({"pk": f"PRICE#{price}", "sk": "PRICE", "kind": "price", "product": product.slug})
+            for price in sorted(prices)
+        ]
+        operations += [self._delete(f"PRICE#{price}", "PRICE") for price in sorted(stale - prices)]
+        self._transact(operations, "save product")
+
+    def get_product(self, slug: str) -> Product | None:
+        item = self._get(f"PRODUCT#{slug}", "PRODUCT")
+        return Product.model_validate(_data(item)) if item else None
+
+    def require_product(self, slug: str) -> Product:
+        product = self.get_product(slug)
+        if product is None:
+            raise NotFound(f"No product '{slug}'.")
+        return product
+
+    def list_products(self) -> list[Product]:
+        return [Product.model_validate(_data(item)) for item in self._query_key("PRODUCTS", index="gsi1")]
+
+    def product_for_price(self, price_id: str) -> str | None:
+        item = self._get(f"PRICE#{price_id}", "PRICE")
+        return str(item["product"]) if item else None
+
+    def put_release(self, release: Release) -> None:
+        """Record a release; a version is published once."""
+        item = {
+            "pk": f"PRODUCT#{release.product}",
+            "sk": f"RELEASE#{version_sort_key(release.version)}",
+            "kind": "release",
+            **release.model_dump(mode="json"),
+        }
+        try:
+            self._transact([self._put(item, "attribute_not_exists(pk)")], "publish release")
+        except Conflict as error:
+            raise Conflict(f"{release.product} {release.version} is already published.") from error
+
+    def list_releases(self, product: str) -> list[Release]:
+        """Releases of a product, newest first (one query)."""
+        items = self._query_key(f"PRODUCT#{product}", sk_prefix="RELEASE#", newest_first=True)
+        return [Release.model_validate(_data(item)) for item in items]
+
+    def get_release(self, product: str, version: str) -> Release | None:
+        item = self._get(f"PRODUCT#{product}", f"RELEASE#{version_sort_key(version)}")
+        return Release.model_validate(_data(item)) if item else None
+
+    # -- accounts and contacts -------------------------------------------------------------------
+
+    def _account_item(self, account: Account) -> dict[str, Any]:
+        return {
+            "pk": f"ACCOUNT#{account.id}",
+            "sk": "ACCOUNT",
+            "kind": "account",
+            "gsi1pk": "ACCOUNTS",
+            "gsi1sk": f"{account.name.casefold()}#{account.id}",
+            **account.model_dump(mode="json"),
+        }
+
+    def create_account(self, account: Account) -> None:
+        """A new account; its Stripe customer, when known, maps to it (first one wins)."""
+        operations = [self._put(self._account_item(account), "attribute_not_exists(pk)")]
+        if account.stripe_customer_id:
+            operations.append(
+                self._put(
+                    {
+                        "pk": f"CUSTOMER#{account.stripe_customer_id}",
+                        "sk": "CUSTOMER",
+                        "kind": "customer",
+                        "account_id": account.id,
+                    },
+                    "attribute_not_exists(pk)",
+                )
+            )
+        self._transact(operations, "create account")
+
+    def save_account(self, account: Account) -> None:
+        try:
+            self.dynamodb.put_item(
+                TableName=self.table_name,
+                Item=_serialize(self._account_item(account)),
+                ConditionExpression="attribute_exists(pk)",
+            )
+        except ClientError as error:
+            raise translate(error, "save account") from error
+
+    def get_account(self, account_id: str) -> Account | None:
+        item = self._get(f"ACCOUNT#{account_id}", "ACCOUNT")
+        return Account.model_validate(_data(item)) if item else None
+
+    def account_id_for_customer(self, stripe_customer_id: str) -> str | None:
+        item = self._get(f"CUSTOMER#{stripe_customer_id}", "CUSTOMER")
+        return str(item["account_id"]) if item else None
+
+    def list_accounts(self) -> list[Account]:
+        return [Account.model_validate(_data(item)) for item in self._query_key("ACCOUNTS", index="gsi1")]
+
+    def get_contact(self, email: str) -> Contact | None:
+        item = self._get(f"CONTACT#{email.strip().lower()}", "CONTACT")
+        return Contact.model_validate(_data(item)) if item else None
+
+    def add_contact(self, account_id: str, email: str, name: str = "") -> Contact:
+        """Make `email` a contact of the account (idempotent); returns the contact."""
+        contact = self.get_contact(email) or Contact(email=email, name=name)
+        if account_id not in contact.account_ids:
+            contact.account_ids.append(account_id)
+        if name and not contact.name:
+            contact.name = name
+        self._transact(
+            [
+                self._put(
+                    {"pk": f"CONTACT#{contact.email}", "sk": "CONTACT", "kind": "contact"}
+                    | contact.model_dump(mode="json")
+                ),
+                self._put(
+                    {
+                        "pk": f"ACCOUNT#{account_id}",
+                        "sk": f"CONTACT#{contact.email}",
+                        "kind": "membership",
+                        "email": contact.email,
+                    }
+                ),
+            ],
+            "add contact",
+        )
+        return contact
+
+    def contact_emails(self, account_id: str) -> list[str]:
+        """Emails of the account's contacts (one query)."""
+        items = self._query_key(f"ACCOUNT#{account_id}", sk_prefix="CONTACT#")
+        return [str(item["email"]) for item in items]
+
+    # -- licenses --------------------------------------------------------------------------------
+
+    def create_licenses(
+        self,
+        licenses: list[License],
+        history: Iterable[HistoryEntry],
+        refs: Iterable[str] = (),
+        *,
+        guard: str | None = None,
+    ) -> None:
+        """Write new licenses with their history and Stripe references, all or nothing.
+
+        `guard` names a once-only claim written in the same transaction (e.g. the checkout
+        session), so that concurrent deliveries of one sale create its licenses once. Raises
+        Conflict when a license with one of these ids (keys) or the guard already exists.
+        """
+        operations = [self._put(license_item(license), "attribute_not_exists(pk)") for license in licenses]
+        operations += [self._put(_history_item(entry)) for entry in history]
+        operations += [self._ref_put(ref, license.id) for ref in refs for license in licenses]
+        if guard:
+            detail = {"license_ids": [license.id for license in licenses]}
+            operations.append(self._put(self._claim_item(guard, None, detail), "attribute_not_exists(pk)"))
+        self._transact(operations, "create licenses")
+
+    def create_license(
+        self, license: License, history: Iterable[HistoryEntry], refs: Iterable[str] = ()
+    ) -> None:
+        """Write one new license; raises Conflict when its id (that is, its key) already exists."""
+        self.create_licenses([license], history, refs)
+
+    def _ref_put(self, ref: str, license_id: str) -> dict[str, Any]:
+        return self._put(
+            {"pk": f"REF#{ref}", "sk": f"LICENSE#{license_id}", "kind": "ref", "license_id": license_id}
+        )
+
+    def save_license(
+        self,
+        license: License,
+        history: Iterable[HistoryEntry] = (),
+        refs: Iterable[str] = (),
+        *,
+        guard: str | None = None,
+    ) -> License:
+        """Write a changed license if nobody changed it since it was read (optimistic lock).
+
+        `guard` names a once-only claim written in the same transaction (e.g. the payment of a
+        renewal, so that it extends the license once). Returns the license as saved (its revision
+        advanced); raises Conflict when it lost a race or the guard was already claimed.
+        """
+        expected = license.revision
+        saved = license.model_copy(update={"revision": expected + 1, "updated_at": utc_now()})
+        condition = {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": _serialize(license_item(saved)),
+                "ConditionExpression": "#revision = :revision",
+                "ExpressionAttributeNames": {"#revision": "revision"},
+                "ExpressionAttributeValues": _serialize({":revision": expected}),
+            }
+        }
+        operations = [condition] + [self._put(_history_item(entry)) for entry in history]
+        operations += [self._ref_put(ref, license.id) for ref in refs]
+        if guard:
+            operations.append(
+                self._put(
+                    self._claim_item(guard, None, {"license_id": license.id}), "attribute_not_exists(pk)"
+                )
+            )
+        self._transact(operations, "save license")
+        return saved
+
+    def get_license(self, license_id: str) -> License | None:
+        item = self._get(f"LICENSE#{license_id}", "LICENSE")
+        return License.model_validate(_data(item)) if item else None
+
+    def require_license(self, license_id: str) -> License:
+        license = self.get_license(license_id)
+        if license is None:
+            raise NotFound("No such license.")
+        return license
+
+    def license_history(self, license_id: str) -> list[HistoryEntry]:
+        items = self._query_key(f"LICENSE#{license_id}", sk_prefix="HISTORY#")
+        return [HistoryEntry.model_validate(_data(item)) for item in items]
+
+    def licenses_of_account(self, account_id: str) -> list[License]:
+        """An account's licenses, oldest first (one query on gsi1)."""
+        items = self._query_key(f"ACCOUNT#{account_id}", index="gsi1", sk_prefix="LICENSE#")
+        return [License.model_validate(_data(item)) for item in items]
+
+    def active_licenses(self, product: str) -> Iterator[License]:
+        """Licenses of a product that receive release mails (sparse index, paged)."""
+        for item in self._query_key(f"ACTIVE#{product}", index="active"):
+            yield License.model_validate(_data(item))
+
+    def licenses_ending_on(self, day: date) -> Iterator[License]:
+        for item in self._query_key(f"ENDS#{day.isoformat()}", index="ends"):
+            yield License.model_validate(_data(item))
+
+    def licenses_lapsing_on(self, day: date) -> Iterator[License]:
+        """Licenses whose grace period ended the day before `day`."""
+        for item in self._query_key(f"LAPSE#{day.isoformat()}", index="lapse"):
+            yield License.model_validate(_data(item))
+
+    def license_ids_for_ref(self, ref: str) -> list[str]:
+        """Licenses bought with a Stripe checkout session, payment, subscription or invoice."""
+        return [str(item["license_id"]) for item in self._query_key(f"REF#{ref}", sk_prefix="LICENSE#")]
+
+    def add_refs(self, license_id: str, refs: Iterable[str]) -> None:
+        operations = [self._ref_put(ref, license_id) for ref in refs]
+        if operations:
+            self._transact(operations, "link Stripe references")
+
+    # -- once-only markers -----------------------------------------------------------------------
+
+    @staticmethod
+    def _claim_item(key: str, ttl_days: int | None, detail: dict[str, Any] | None) -> dict[str, Any]:
+        item: dict[str, Any] = {"pk": f"CLAIM#{key}", "sk": "CLAIM", "kind": "claim"}
+        if ttl_days is not None:
+            item[tables.TTL_ATTRIBUTE] = int((utc_now() + timedelta(days=ttl_days)).timestamp())
+        if detail:
+            item["detail"] = detail
+        return item
+
+    def claim(self, key: str, *, ttl_days: int | None, detail: dict[str, Any] | None = None) -> bool:
+        """Mark `key` as done (kept for `ttl_days`, or for good with None); False when it already
+        was (one conditional write)."""
+        item = self._claim_item(key, ttl_days, detail)
+        try:
+            self.dynamodb.put_item(
+                TableName=self.table_name,
+                Item=_serialize(item),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise translate(error, "claim") from error
+        return True
+
+    def remember(self, key: str, detail: dict[str, Any], *, ttl_days: int) -> None:
+        """Keep a note under `key` (replacing an older one), e.g. a refund that came before its sale."""
+        try:
+            self.dynamodb.put_item(
+                TableName=self.table_name, Item=_serialize(self._claim_item(key, ttl_days, detail))
+            )
+        except ClientError as error:
+            raise translate(error, "remember") from error
+
+    def release_claim(self, key: str) -> None:
+        """Undo a claim whose work failed, so that a retry may do it."""
+        try:
+            self.dynamodb.delete_item(
+                TableName=self.table_name, Key=_serialize({"pk": f"CLAIM#{key}", "sk": "CLAIM"})
+            )
+        except ClientError as error:
+            raise translate(error, "release claim") from error
+
+    def get_claim(self, key: str) -> dict[str, Any] | None:
+        item = self._get(f"CLAIM#{key}", "CLAIM")
+        return dict(item.get("detail") or {}) if item else None
+
+    # -- sign-in tokens --------------------------------------------------------------------------
+
+    def create_token(self, email: str, *, purpose: str, lifetime: timedelta) -> str:
+        """A fresh single-use token for `email`; only its hash is stored. Returns the token."""
+        token = secrets.token_urlsafe(32)
+        expires_at = utc_now() + lifetime
+        item = {
+            "pk": f"TOKEN#{hash_token(token)}",
+            "sk": "TOKEN",
+            "kind": "token",
+            "email": email,
+            "purpose": purpose,
+            "expires_at": expires_at.isoformat(),
+            tables.TTL_ATTRIBUTE: int(expires_at.timestamp()),
+        }
+        try:
+            self.dynamodb.put_item(TableName=self.table_name, Item=_serialize(item))
+        except ClientError as error:
+            raise translate(error, "create token") from error
+        return token
+
+    def consume_token(self, token: str, *, purpose: str) -> str | None:
+        """The email of a live token, used up in the same conditional delete; None otherwise."""
+        try:
+            answer = self.dynamodb.delete_item(
+                TableName=self.table_name,
+                Key=_serialize({"pk": f"TOKEN#{hash_token(token)}", "sk": "TOKEN"}),
+                ConditionExpression="attribute_exists(pk) AND purpose = :purpose AND expires_at > :now",
+                ExpressionAttributeValues=_serialize({":purpose": purpose, ":now": utc_now().isoformat()}),
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return None
+            raise translate(error, "use token") from error
+        return str(_deserialize(answer["Attributes"])["email"])
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,151 @@
+"""The local system (`licensing dev`, what `make run` starts): the embedded AWS emulator, the
+resources of the stack, the demo catalogue, the HTTP gateway in front of the real handlers, the
+queue workers and the dev mailbox, all on loopback."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import catalogue
+from ..adapters.aws import reset_clients
+from ..settings import reset_settings
+from .resources import LOCAL, LocalNames
+
+log = logging.getLogger("licensing.dev")
+
+REPO_ROOT = Path(__file__).resolve().parents[5]
+DEFAULT_WEBHOOK_SECRET = "whsec_local_dev"  # noqa: S105 (the documented local default, not a secret)
+
+
+class PortInUse(OSError):
+    pass
+
+
+def local_environment(aws_endpoint: str, public_url: str, names: LocalNames = LOCAL) -> dict[str, str]:
+    """The environment the handlers see locally: what the stack sets in Lambda, on the emulator."""
+    return {
+        "AWS_ENDPOINT_URL": aws_endpoint,
+        "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "local"),
+        "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "LICENSING_TABLE": names.table,
+        "RELEASE_BUCKET": names.bucket,
+        "EVENT_BUS_NAME": names.bus,
+        "MAIL_FROM": f"DevCRM Extensions <{names.sender}>",
+        "PUBLIC_BASE_URL": public_url,
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET") or DEFAULT_WEBHOOK_SECRET,
+        "POWERTOOLS_METRICS_NAMESPACE": "Licensing",
+        "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+    }
+
+
+@dataclass
+class DevServer:
+    """A running local system; `stop()` ends every part of it."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    aws_port: int = 8001
+    demo: bool = True
+    names: LocalNames = LOCAL
+    aws_endpoint: str = ""
+    url: str = ""
+    demo_ids: dict[str, str] = field(default_factory=dict)
+    _moto: Any = None
+    _http: Any = None
+    _workers: list[Any] = field(default_factory=list)
+
+    def start(self) -> DevServer:
+        import boto3
+        from moto.server import ThreadedMotoServer
+
+        from ..adapters.dynamo import DynamoStore
+        from ..adapters.s3 import S3Files
+        from .demo import load_demo_data
+        from .functions import LambdaContext, load_handler
+        from .gateway import Gateway, routes_from_catalogue, serve
+        from .mailbox import Mailbox
+        from .resources import provision
+        from .workers import QueueWorker
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        _check_port(self.host, self.aws_port)
+        _check_port(self.host, self.port)
+        self._moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
+        self._moto.start()
+        host, aws_port = self._moto.get_host_and_port()
+        self.aws_endpoint = f"http://{host}:{aws_port}"
+        handlers = {function.name: load_handler(function, REPO_ROOT) for function in catalogue.FUNCTIONS}
+
+        def invoke(name: str, event: dict[str, Any]) -> Any:
+            return handlers[name](event, LambdaContext(catalogue.function(name)))
+
+        mailbox = Mailbox()
+        gateway = Gateway(
+            routes_from_catalogue(catalogue.FUNCTIONS),
+            invoke,
+            dev_routes={"/_dev/mail.json": mailbox.json_view, "/_dev/mail": mailbox.html_view},
+        )
+        try:
+            self._http = serve(gateway, host=self.host, port=self.port)
+        except OSError:
+            self._moto.stop()
+            raise
+        self.url = f"http://{self.host}:{self._http.port}"
+        os.environ.update(local_environment(self.aws_endpoint, self.url, self.names))
+        reset_clients()
+        reset_settings()
+        session = boto3.session.Session()
+        queue_urls = provision(session, self.names)
+        if self.demo:
+            self.demo_ids = load_demo_data(
+                DynamoStore(self.names.table, session.client("dynamodb")), S3Files(self.names.bucket)
+            )
+        sqs = session.client("sqs")
+        for function in catalogue.FUNCTIONS:
+            if function.queue:
+                worker = QueueWorker(function, queue_urls[function.queue], invoke, sqs)
+                worker.start()
+                self._workers.append(worker)
+        return self
+
+    def stop(self) -> None:
+        for worker in self._workers:
+            worker.stop()
+        for worker in self._workers:
+            worker.join(timeout=5)
+        if self._http is not None:
+            self._http.shutdown()
+        if self._moto is not None:
+            self._moto.stop()
+
+    def wait(self) -> None:
+        """Block until interrupted (Ctrl-C), then stop cleanly."""
+        stopped = threading.Event()
+        try:
+            while not stopped.wait(1):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+
+def _check_port(host: str, port: int) -> None:
+    import socket
+
+    if port == 0:
+        return
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise PortInUse(
+                f"port {port} is already in use on {host}: stop what uses it, or pick another"
+            ) from None

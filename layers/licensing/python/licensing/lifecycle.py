@@ -1,0 +1,99 @@
+"""The license lifecycle: which status changes are allowed, and what a license answers on a given day.
+
+``PENDING`` -> ``ACTIVE`` -> ``SUSPENDED`` (and back), ``EXPIRED`` or ``REVOKED`` (final). What
+the API answers is computed from the dates at read time, so a license whose end date has passed
+answers ``GRACE_PERIOD`` or ``EXPIRED`` before the daily job has written anything.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from enum import StrEnum
+
+from .errors import TransitionRefused
+from .models import License, LicenseStatus
+
+VALID = "VALID"
+GRACE_PERIOD = "GRACE_PERIOD"
+EXPIRED = "EXPIRED"
+
+
+class Action(StrEnum):
+    CONFIRM_PAYMENT = "CONFIRM_PAYMENT"
+    SUSPEND = "SUSPEND"
+    REINSTATE = "REINSTATE"
+    REVOKE = "REVOKE"
+    EXPIRE = "EXPIRE"
+    RENEW = "RENEW"
+
+
+_ALLOWED: dict[Action, tuple[frozenset[LicenseStatus], LicenseStatus]] = {
+    Action.CONFIRM_PAYMENT: (frozenset({LicenseStatus.PENDING}), LicenseStatus.ACTIVE),
+    # A dispute can arrive after the license has expired; it must still be paused.
+    Action.SUSPEND: (frozenset({LicenseStatus.ACTIVE, LicenseStatus.EXPIRED}), LicenseStatus.SUSPENDED),
+    Action.REINSTATE: (frozenset({LicenseStatus.SUSPENDED}), LicenseStatus.ACTIVE),
+    Action.REVOKE: (frozenset(set(LicenseStatus) - {LicenseStatus.REVOKED}), LicenseStatus.REVOKED),
+    Action.EXPIRE: (frozenset({LicenseStatus.ACTIVE}), LicenseStatus.EXPIRED),
+    Action.RENEW: (frozenset({LicenseStatus.ACTIVE, LicenseStatus.EXPIRED}), LicenseStatus.ACTIVE),
+}
+
+_REFUSED_VERB = {
+    Action.CONFIRM_PAYMENT: "have its payment confirmed",
+    Action.SUSPEND: "be suspended",
+    Action.REINSTATE: "be reinstated",
+    Action.REVOKE: "be revoked",
+    Action.EXPIRE: "expire",
+    Action.RENEW: "be renewed",
+}
+
+# Stored statuses that answer as they are, whatever the dates say.
+_ANSWERED_AS_STORED = frozenset({LicenseStatus.PENDING, LicenseStatus.SUSPENDED, LicenseStatus.REVOKED})
+
+
+def _refusal(status: LicenseStatus, action: Action) -> str:
+    article = "an" if status[0] in "AEIOU" else "a"
+    message = f"{article} {status} license cannot {_REFUSED_VERB[action]}"
+    if status is LicenseStatus.REVOKED:
+        return message + ": revocation is final"
+    allowed = " or ".join(sorted(_ALLOWED[action][0]))
+    return f"{message} (only when {allowed})"
+
+
+def transition(status: LicenseStatus, action: Action) -> LicenseStatus:
+    """The status a license with this status has after this action.
+
+    Raises TransitionRefused, with a message such as "a REVOKED license cannot be renewed", for a
+    pair the lifecycle does not allow.
+    """
+    sources, target = _ALLOWED[action]
+    if status not in sources:
+        raise TransitionRefused(
+            _refusal(status, action), details=[{"status": str(status), "action": str(action)}]
+        )
+    return target
+
+
+def validity_code(license: License, today: date) -> str:
+    """The code the API answers for a license on a given UTC day.
+
+    PENDING, SUSPENDED and REVOKED answer as stored. ACTIVE and EXPIRED answer by their dates:
+    VALID through ``ends_on``, GRACE_PERIOD through ``ends_on + grace_days``, EXPIRED after; so
+    a stored EXPIRED whose end date was extended answers VALID again.
+    """
+    if license.status in _ANSWERED_AS_STORED:
+        return str(license.status)
+    if today <= license.ends_on:
+        return VALID
+    if today <= license.ends_on + timedelta(days=license.grace_days):
+        return GRACE_PERIOD
+    return EXPIRED
+
+
+def is_valid(code: str) -> bool:
+    """Whether a validity code lets the software run: VALID and GRACE_PERIOD do."""
+    return code in (VALID, GRACE_PERIOD)
+
+
+def days_left(license: License, today: date) -> int:
+    """Days from today through ``ends_on``: 0 on the last day of the term, negative after it."""
+    return (license.ends_on - today).days

@@ -1,0 +1,1 @@
+"""Use cases. Each takes its ports (store, events, mailer, clock) as arguments."""

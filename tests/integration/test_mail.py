@@ -1,0 +1,51 @@
+"""Emails: jinja2 templates rendered to both parts, sent as Raw MIME through the emulator's SES."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from licensing.adapters.ses import SesMailer
+from licensing.devserver.mailbox import Mailbox
+from licensing.mail import render
+from licensing.settings import get_settings
+
+CONTEXT = {
+    "vendor_name": "DevCRM Extensions",
+    "product_name": "CRM Exporter",
+    "contact_name": "Bea <Buyer>",
+    "licenses": [
+        {
+            "name": "CRM Exporter — Acme Corp",
+            "key": "ABCDE-FGHJK-MNPQR-STVWX-YZ01C",
+            "type": "commercial",
+            "starts_on": "2026-11-28",
+            "ends_on": "2027-11-28",
+            "max_sites": 3,
+        }
+    ],
+    "signin_url": "http://127.0.0.1:8000/portal/auth?token=abc",
+    "signin_days": 7,
+    "downloads_url": "http://127.0.0.1:8000/portal/products/crm-exporter",
+}
+
+
+def test_a_rendered_message_has_both_parts_and_escapes_html() -> None:
+    message = render(get_settings().templates_dir, "license_issued", ["bea@acme.test"], CONTEXT)
+    assert message.subject == "Your CRM Exporter license"
+    assert "ABCDE-FGHJK-MNPQR-STVWX-YZ01C" in message.text and "ABCDE-FGHJK-MNPQR-STVWX-YZ01C" in message.html
+    assert "Bea <Buyer>" in message.text
+    assert "Bea &lt;Buyer&gt;" in message.html and "<Buyer>" not in message.html
+    assert 'href="http://127.0.0.1:8000/portal/auth?token=abc"' in message.html
+
+
+def test_ses_sends_raw_mime_with_text_and_html(aws: dict[str, Any]) -> None:
+    message = render(get_settings().templates_dir, "license_issued", ["bea@acme.test"], CONTEXT)
+    message_id = SesMailer("DevCRM Extensions <licenses@vendor.example>").send(message)
+    assert message_id
+    (sent,) = Mailbox().messages()
+    assert sent["to"] == ["bea@acme.test"]
+    assert sent["subject"] == "Your CRM Exporter license"
+    assert "ABCDE-FGHJK-MNPQR-STVWX-YZ01C" in sent["text"]
+    assert "<table" in sent["html"]
+    assert sent["headers"]["From"] == "DevCRM Extensions <licenses@vendor.example>"
+    assert sent["headers"]["Message-ID"].endswith("@vendor.example>")
