@@ -192,3 +192,12 @@ def test_concurrent_saves_of_one_revision_let_one_win(dynamodb_local_endpoint: s
         results = list(pool.map(attempt, range(16)))
     assert results.count(True) == 1
     assert store.require_license(license.id).revision == 1
+
+
+def test_kinds_of_products_and_accounts_survive_the_round_trip(store: DynamoStore) -> None:
+    person = factories.account("Pat Person", kind="person")
+    custom = factories.product("acme-sales-automation", kind="custom", owner_account_id=person.id)
+    store.create_account(person)
+    store.put_product(custom)
+    assert store.get_product(custom.slug) == custom
+    assert store.get_account(person.id) == person

@@ -37,7 +37,7 @@ from .aws import client, error_code, translate
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
-_KEY_ATTRIBUTES = frozenset({tables.PARTITION_KEY, tables.SORT_KEY, "kind"}) | {
+_KEY_ATTRIBUTES = frozenset({tables.PARTITION_KEY, tables.SORT_KEY, "item_type"}) | {
     name for index in tables.INDEXES for name in (index.partition_key, index.sort_key)
 }
 
@@ -59,7 +59,7 @@ def license_item(license: License) -> dict[str, Any]:
     item: dict[str, Any] = {
         "pk": f"LICENSE#{license.id}",
         "sk": "LICENSE",
-        "kind": "license",
+        "item_type": "license",
         **license.model_dump(mode="json"),
         "site_count": license.sites_used,
         "gsi1pk": f"ACCOUNT#{license.account_id}",
@@ -79,7 +79,7 @@ def _history_item(entry: HistoryEntry) -> dict[str, Any]:
     return {
         "pk": f"LICENSE#{entry.license_id}",
         "sk": f"HISTORY#{entry.at.isoformat()}#{secrets.token_hex(3)}",
-        "kind": "history",
+        "item_type": "history",
         **entry.model_dump(mode="json"),
     }
 
@@ -177,7 +177,7 @@ class DynamoStore:
                 {
                     "pk": f"PRODUCT#{product.slug}",
                     "sk": "PRODUCT",
-                    "kind": "product",
+                    "item_type": "product",
                     "gsi1pk": "PRODUCTS",
                     "gsi1sk": product.slug,
                     **product.model_dump(mode="json"),
@@ -185,7 +185,7 @@ class DynamoStore:
             )
         ]
         operations += [
-            self._put({"pk": f"PRICE#{price}", "sk": "PRICE", "kind": "price", "product": product.slug})
+            self._put({"pk": f"PRICE#{price}", "sk": "PRICE", "item_type": "price", "product": product.slug})
             for price in sorted(prices)
         ]
         operations += [self._delete(f"PRICE#{price}", "PRICE") for price in sorted(stale - prices)]
@@ -213,7 +213,7 @@ class DynamoStore:
         item = {
             "pk": f"PRODUCT#{release.product}",
             "sk": f"RELEASE#{version_sort_key(release.version)}",
-            "kind": "release",
+            "item_type": "release",
             **release.model_dump(mode="json"),
         }
         try:
@@ -236,7 +236,7 @@ class DynamoStore:
         return {
             "pk": f"ACCOUNT#{account.id}",
             "sk": "ACCOUNT",
-            "kind": "account",
+            "item_type": "account",
             "gsi1pk": "ACCOUNTS",
             "gsi1sk": f"{account.name.casefold()}#{account.id}",
             **account.model_dump(mode="json"),
@@ -251,7 +251,7 @@ class DynamoStore:
                     {
                         "pk": f"CUSTOMER#{account.stripe_customer_id}",
                         "sk": "CUSTOMER",
-                        "kind": "customer",
+                        "item_type": "customer",
                         "account_id": account.id,
                     },
                     "attribute_not_exists(pk)",
@@ -294,14 +294,14 @@ class DynamoStore:
         self._transact(
             [
                 self._put(
-                    {"pk": f"CONTACT#{contact.email}", "sk": "CONTACT", "kind": "contact"}
+                    {"pk": f"CONTACT#{contact.email}", "sk": "CONTACT", "item_type": "contact"}
                     | contact.model_dump(mode="json")
                 ),
                 self._put(
                     {
                         "pk": f"ACCOUNT#{account_id}",
                         "sk": f"CONTACT#{contact.email}",
-                        "kind": "membership",
+                        "item_type": "membership",
                         "email": contact.email,
                     }
                 ),
@@ -347,7 +347,7 @@ class DynamoStore:
 
     def _ref_put(self, ref: str, license_id: str) -> dict[str, Any]:
         return self._put(
-            {"pk": f"REF#{ref}", "sk": f"LICENSE#{license_id}", "kind": "ref", "license_id": license_id}
+            {"pk": f"REF#{ref}", "sk": f"LICENSE#{license_id}", "item_type": "ref", "license_id": license_id}
         )
 
     def save_license(
@@ -432,7 +432,7 @@ class DynamoStore:
 
     @staticmethod
     def _claim_item(key: str, ttl_days: int | None, detail: dict[str, Any] | None) -> dict[str, Any]:
-        item: dict[str, Any] = {"pk": f"CLAIM#{key}", "sk": "CLAIM", "kind": "claim"}
+        item: dict[str, Any] = {"pk": f"CLAIM#{key}", "sk": "CLAIM", "item_type": "claim"}
         if ttl_days is not None:
             item[tables.TTL_ATTRIBUTE] = int((utc_now() + timedelta(days=ttl_days)).timestamp())
         if detail:
@@ -486,7 +486,7 @@ class DynamoStore:
         item = {
             "pk": f"TOKEN#{hash_token(token)}",
             "sk": "TOKEN",
-            "kind": "token",
+            "item_type": "token",
             "email": email,
             "purpose": purpose,
             "expires_at": expires_at.isoformat(),

@@ -1,0 +1,60 @@
+"""The local system as `make run` starts it: `licensing dev` in a subprocess, on free ports."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import ROOT, _free_port
+
+
+@dataclass(frozen=True)
+class LocalSystem:
+    url: str
+    aws_port: int
+    log: Path
+
+
+@pytest.fixture(scope="session")
+def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSystem]:
+    port, aws_port = _free_port(), _free_port()
+    log = tmp_path_factory.mktemp("devserver") / "devserver.log"
+    environment = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
+    licensing = Path(sys.executable).with_name("licensing")
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [str(licensing), "dev", "--port", str(port), "--aws-port", str(aws_port)],
+            cwd=ROOT,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"licensing dev exited early:\n{log.read_text()}")
+        try:
+            if "Press Ctrl-C" in log.read_text() and requests.get(f"{url}/v1/health", timeout=2).ok:
+                break
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail(f"licensing dev did not start in 60 s:\n{log.read_text()}")
+    yield LocalSystem(url=url, aws_port=aws_port, log=log)
+    process.send_signal(2)  # Ctrl-C, as a developer stops it
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise

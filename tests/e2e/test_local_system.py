@@ -1,0 +1,79 @@
+"""`make run`: the whole local system answers on loopback, with the demo catalogue."""
+
+from __future__ import annotations
+
+import boto3
+import requests
+
+from licensing.adapters.dynamo import DynamoStore
+from licensing.devserver.resources import LOCAL
+from tests.e2e.conftest import LocalSystem
+
+
+def local_client(system: LocalSystem, service: str) -> object:
+    return boto3.client(service, endpoint_url=f"http://127.0.0.1:{system.aws_port}")
+
+
+def test_health_through_the_gateway(local_system: LocalSystem) -> None:
+    answer = requests.get(f"{local_system.url}/v1/health", timeout=5)
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ok"}
+    assert answer.headers["X-Request-Id"]
+
+
+def test_unknown_routes_answer_404_in_the_error_shape(local_system: LocalSystem) -> None:
+    answer = requests.get(f"{local_system.url}/no/such/page", timeout=5)
+    assert answer.status_code == 404
+    assert answer.json()["error"]["code"] == "NOT_FOUND"
+    assert answer.headers["X-Request-Id"]
+
+
+def test_the_demo_catalogue_is_loaded(local_system: LocalSystem) -> None:
+    store = DynamoStore(LOCAL.table, local_client(local_system, "dynamodb"))
+    products = {product.slug: product for product in store.list_products()}
+    assert set(products) == {"crm-exporter", "acme-sales-automation"}
+    crm = products["crm-exporter"]
+    assert (crm.term_months, crm.max_sites, crm.grace_days, crm.stripe_price_ids) == (12, 3, 7, ["price_crm_exporter"])
+    assert [r.version for r in store.list_releases("crm-exporter")] == ["1.2.0", "1.1.0", "1.0.0"]
+    assert [r.version for r in store.list_releases("acme-sales-automation")] == ["1.0.0", "0.9.0"]
+    custom = products["acme-sales-automation"]
+    assert custom.kind == "custom"
+    account = store.get_account(str(custom.owner_account_id))
+    assert account is not None and account.name == "Acme Corp"
+    assert store.contact_emails(account.id) == ["buyer@acme.test"]
+    (license,) = store.licenses_of_account(account.id)
+    assert (license.product, license.type.value, license.status.value) == ("acme-sales-automation", "custom", "ACTIVE")
+
+
+def test_release_files_are_real_zips_in_the_bucket(local_system: LocalSystem) -> None:
+    import hashlib
+    import io
+    import zipfile
+
+    store = DynamoStore(LOCAL.table, local_client(local_system, "dynamodb"))
+    release = store.list_releases("crm-exporter")[0]
+    s3 = local_client(local_system, "s3")
+    data = s3.get_object(Bucket=LOCAL.bucket, Key=release.file_key)["Body"].read()  # type: ignore[attr-defined]
+    assert hashlib.sha256(data).hexdigest() == release.sha256 and len(data) == release.size
+    assert "manifest.json" in zipfile.ZipFile(io.BytesIO(data)).namelist()
+
+
+def test_the_dev_mailbox_answers(local_system: LocalSystem) -> None:
+    answer = requests.get(f"{local_system.url}/_dev/mail.json", timeout=5)
+    assert answer.status_code == 200 and isinstance(answer.json(), list)
+    page = requests.get(f"{local_system.url}/_dev/mail", timeout=5)
+    assert page.status_code == 200 and "Dev mailbox" in page.text
+
+
+def test_a_taken_port_is_refused_with_a_clear_message(local_system: LocalSystem) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    port = local_system.url.rsplit(":", 1)[1]
+    licensing = Path(sys.executable).with_name("licensing")
+    result = subprocess.run(
+        [str(licensing), "dev", "--port", port, "--aws-port", "0"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert f"port {port} is already in use" in result.stderr
