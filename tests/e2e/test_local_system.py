@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import requests
 
@@ -33,7 +35,12 @@ def test_the_demo_catalogue_is_loaded(local_system: LocalSystem) -> None:
     products = {product.slug: product for product in store.list_products()}
     assert set(products) == {"crm-exporter", "acme-sales-automation"}
     crm = products["crm-exporter"]
-    assert (crm.term_months, crm.max_sites, crm.grace_days, crm.stripe_price_ids) == (12, 3, 7, ["price_crm_exporter"])
+    assert (crm.term_months, crm.max_sites, crm.grace_days, crm.stripe_price_ids) == (
+        12,
+        3,
+        7,
+        ["price_crm_exporter"],
+    )
     assert [r.version for r in store.list_releases("crm-exporter")] == ["1.2.0", "1.1.0", "1.0.0"]
     assert [r.version for r in store.list_releases("acme-sales-automation")] == ["1.0.0", "0.9.0"]
     custom = products["acme-sales-automation"]
@@ -42,7 +49,11 @@ def test_the_demo_catalogue_is_loaded(local_system: LocalSystem) -> None:
     assert account is not None and account.name == "Acme Corp"
     assert store.contact_emails(account.id) == ["buyer@acme.test"]
     (license,) = store.licenses_of_account(account.id)
-    assert (license.product, license.type.value, license.status.value) == ("acme-sales-automation", "custom", "ACTIVE")
+    assert (license.product, license.type.value, license.status.value) == (
+        "acme-sales-automation",
+        "custom",
+        "ACTIVE",
+    )
 
 
 def test_release_files_are_real_zips_in_the_bucket(local_system: LocalSystem) -> None:
@@ -77,3 +88,52 @@ def test_a_taken_port_is_refused_with_a_clear_message(local_system: LocalSystem)
     )
     assert result.returncode != 0
     assert f"port {port} is already in use" in result.stderr
+
+
+def test_a_local_purchase_becomes_a_license_and_an_email(local_system: LocalSystem) -> None:
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    licensing = Path(sys.executable).with_name("licensing")
+    result = subprocess.run(
+        [
+            str(licensing),
+            "--json",
+            "dev",
+            "purchase",
+            "--email",
+            "new.buyer@example.test",
+            "--product",
+            "crm-exporter",
+            "--quantity",
+            "2",
+            "--company",
+            "Initech",
+            "--url",
+            local_system.url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    session = json.loads(result.stdout)["session"]
+    store = DynamoStore(LOCAL.table, local_client(local_system, "dynamodb"))
+    licenses = [store.require_license(i) for i in store.license_ids_for_ref(session)]
+    assert len(licenses) == 2 and {lic.status.value for lic in licenses} == {"ACTIVE"}
+    deadline = time.monotonic() + 30
+    mails: list[dict[str, object]] = []
+    while time.monotonic() < deadline and not mails:
+        mails = [
+            m
+            for m in requests.get(f"{local_system.url}/_dev/mail.json", timeout=5).json()
+            if m["to"] == ["new.buyer@example.test"]
+        ]
+        time.sleep(0.3)
+    (mail,) = mails
+    assert "CRM Exporter" in str(mail["subject"])
+    for license in licenses:
+        assert license.key in str(mail["text"])
+    assert "/portal/auth?token=" in str(mail["text"])

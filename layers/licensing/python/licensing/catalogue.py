@@ -75,6 +75,21 @@ FUNCTIONS: tuple[Function, ...] = (
         rights=(TABLE_READ, TABLE_WRITE, BUCKET_READ, SIGNING_KEY),
         memory_mb=1024,
     ),
+    Function(
+        name="stripe_webhook",
+        description="Stripe events: paid checkouts become licenses, exactly once.",
+        routes=("POST /webhooks/stripe",),
+        rights=(TABLE_READ, TABLE_WRITE, EVENTS_PUT, STRIPE_WEBHOOK_SECRET, STRIPE_API_KEY),
+        timeout_seconds=20,
+    ),
+    Function(
+        name="notifier",
+        description="Renders and sends every email, from the notifications queue.",
+        queue=NOTIFICATIONS.name,
+        rights=(TABLE_READ, TABLE_WRITE, MAIL_SEND),
+        timeout_seconds=60,
+        batch_size=10,
+    ),
 )
 
 

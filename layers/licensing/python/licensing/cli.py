@@ -58,3 +58,49 @@ def dev(ctx: click.Context, port: int, aws_port: int, no_demo: bool) -> None:
     sys.stdout.flush()
     server.wait()
     click.echo("Stopped.")
+
+
+@dev.command("purchase")
+@click.option("--email", required=True, help="The buyer's email.")
+@click.option("--product", required=True, help="The product slug, e.g. crm-exporter.")
+@click.option("--quantity", default=1, show_default=True, type=click.IntRange(1, 25))
+@click.option("--unpaid", is_flag=True, help="A delayed payment (SEPA): the license stays PENDING.")
+@click.option("--company", default=None, help="The buyer's company name.")
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="The local gateway.")
+@click.pass_obj
+def dev_purchase(
+    obj: CliContext, email: str, product: str, quantity: int, unpaid: bool, company: str | None, url: str
+) -> None:
+    """Send a signed checkout.session.completed to the local webhook, as Stripe would."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from .devserver.checkout import checkout_completed_event, signed_body
+    from .devserver.server import DEFAULT_WEBHOOK_SECRET
+
+    secret = (os.environ.get("STRIPE_WEBHOOK_SECRET") or DEFAULT_WEBHOOK_SECRET).split(",")[0]
+    event = checkout_completed_event(
+        email=email, product=product, quantity=quantity, unpaid=unpaid, company=company
+    )
+    body, header = signed_body(event, secret)
+    request = urllib.request.Request(  # noqa: S310 (a URL the user names, http on loopback by default)
+        f"{url.rstrip('/')}/webhooks/stripe",
+        data=body,
+        headers={"Content-Type": "application/json", "Stripe-Signature": header},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+            status, text = answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        status, text = error.code, error.read().decode()
+    except urllib.error.URLError as error:
+        raise click.ClickException(f"cannot reach {url}: is `make run` running? ({error.reason})") from None
+    session_id = event["data"]["object"]["id"]
+    if obj.as_json:
+        click.echo(json.dumps({"status": status, "session": session_id, "answer": json.loads(text or "{}")}))
+    else:
+        click.echo(f"{event['type']} for {product} x{quantity} ({session_id}): HTTP {status} {text}")
+    if status >= 400:
+        sys.exit(1)

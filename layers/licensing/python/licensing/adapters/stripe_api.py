@@ -1,0 +1,141 @@
+"""Stripe: webhook signature checks and the few API reads a purchase needs (line items, the
+invoice link, the receipt). Secrets come from Secrets Manager in AWS, the environment locally."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from ..errors import InvalidInput, TransientError
+from .aws import client
+
+logger = Logger(service="licensing")
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class LineItem:
+    price_id: str | None
+    quantity: int
+    unit_amount: int | None
+
+
+@lru_cache(maxsize=8)
+def secret_values(secret_arn: str) -> tuple[str, ...]:
+    """A secret's values: one, or several separated by commas or new lines (rotation)."""
+    answer = client("secretsmanager").get_secret_value(SecretId=secret_arn)
+    text = str(answer.get("SecretString", "")).strip()
+    if text.startswith("{"):
+        text = ",".join(str(value) for value in json.loads(text).values())
+    return tuple(value.strip() for value in text.replace("\n", ",").split(",") if value.strip())
+
+
+def verify_event(payload: bytes, signature_header: str | None, secrets: tuple[str, ...]) -> dict[str, Any]:
+    """The event of a correctly signed payload; InvalidInput for a bad signature or body.
+
+    Several secrets may be configured while one is rotated: any of them may have signed.
+    """
+    import stripe
+
+    if not signature_header:
+        raise InvalidInput("Missing Stripe-Signature header.")
+    if not secrets:
+        raise TransientError("The Stripe webhook secret is not configured.")
+    for secret in secrets:
+        try:
+            event = stripe.Webhook.construct_event(
+                payload, signature_header, secret, tolerance=SIGNATURE_TOLERANCE_SECONDS
+            )
+        except stripe.SignatureVerificationError:
+            continue
+        except ValueError as error:
+            raise InvalidInput("The body is not a JSON Stripe event.") from error
+        body = event.to_dict() if hasattr(event, "to_dict") else dict(event)
+        if not isinstance(body.get("data", {}).get("object"), dict) or not body.get("id"):
+            raise InvalidInput("The body is not a Stripe event.")
+        return body
+    raise InvalidInput("The Stripe signature does not verify (wrong secret, tampered body or too old).")
+
+
+class StripeApi:
+    """The API reads of a purchase. Without an API key (the local system) every read answers
+    None, so that enrichment is skipped and never an error."""
+
+    def __init__(self, api_key: str | None, api_base: str | None = None) -> None:
+        self.api_key = api_key
+        self.api_base = api_base
+        self._client: Any = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.api_key)
+
+    def _stripe(self) -> Any:
+        if self._client is None:
+            import stripe
+
+            options: dict[str, Any] = {"max_network_retries": 2}
+            if self.api_base:
+                options["base_addresses"] = {"api": self.api_base}
+            self._client = stripe.StripeClient(str(self.api_key), **options)
+        return self._client
+
+    def _call(self, what: str, call: Any) -> Any:
+        import stripe
+
+        try:
+            answer = call()
+        except stripe.InvalidRequestError:
+            logger.warning("Stripe has no such object", extra={"what": what})
+            return None
+        except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as error:
+            raise TransientError(f"Stripe API unavailable while reading {what}") from error
+        return answer.to_dict() if hasattr(answer, "to_dict") else answer
+
+    def line_items(self, session_id: str) -> list[LineItem] | None:
+        if not self.enabled:
+            logger.info("no Stripe API key: line items not read", extra={"session": session_id})
+            return None
+        session = self._call(
+            "line items",
+            lambda: self._stripe().v1.checkout.sessions.retrieve(
+                session_id, params={"expand": ["line_items"]}
+            ),
+        )
+        if session is None or not session.get("line_items"):
+            return None
+        items = []
+        for item in session["line_items"]["data"]:
+            price = item.get("price") or {}
+            items.append(
+                LineItem(
+                    price_id=price.get("id"),
+                    quantity=int(item.get("quantity") or 1),
+                    unit_amount=price.get("unit_amount"),
+                )
+            )
+        return items
+
+    def invoice_url(self, invoice_id: str) -> str | None:
+        if not self.enabled:
+            logger.info("no Stripe API key: invoice link not read")
+            return None
+        invoice = self._call("invoice", lambda: self._stripe().v1.invoices.retrieve(invoice_id))
+        return invoice.get("hosted_invoice_url") if invoice else None
+
+    def receipt_url(self, payment_intent_id: str) -> str | None:
+        if not self.enabled:
+            logger.info("no Stripe API key: receipt link not read")
+            return None
+        intent = self._call(
+            "payment intent",
+            lambda: self._stripe().v1.payment_intents.retrieve(
+                payment_intent_id, params={"expand": ["latest_charge"]}
+            ),
+        )
+        charge = intent.get("latest_charge") if intent else None
+        return charge.get("receipt_url") if isinstance(charge, dict) else None
