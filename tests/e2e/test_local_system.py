@@ -135,5 +135,5 @@ def test_a_local_purchase_becomes_a_license_and_an_email(local_system: LocalSyst
     (mail,) = mails
     assert "CRM Exporter" in str(mail["subject"])
     for license in licenses:
-        assert license.key in str(mail["text"])
+        assert license.display_key in str(mail["text"])
     assert "/portal/auth?token=" in str(mail["text"])

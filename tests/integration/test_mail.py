@@ -16,7 +16,7 @@ CONTEXT = {
     "licenses": [
         {
             "name": "CRM Exporter — Acme Corp",
-            "key": "ABCDE-FGHJK-MNPQR-STVWX-YZ01C",
+            "display_key": "ABCDE-FGHJK-MNPQR-STVWX-YZ01C",
             "type": "commercial",
             "starts_on": "2026-11-28",
             "ends_on": "2027-11-28",

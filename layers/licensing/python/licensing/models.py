@@ -177,6 +177,13 @@ class License(_Model):
     revision: int = 0
 
     @property
+    def display_key(self) -> str:
+        """The key as shown to people: grouped in fives when it is in this system's format."""
+        from .keys import format_key
+
+        return format_key(self.key)
+
+    @property
     def sites_used(self) -> int:
         return sum(1 for site in self.sites.values() if site.counted)
 

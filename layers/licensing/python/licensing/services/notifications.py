@@ -1,0 +1,178 @@
+"""Notifications: the one place that turns a domain event into email to an account's contacts.
+
+Every email is sent at most once per recipient: a "sent" ledger entry (a once-only claim) is
+written before each send and removed when the send fails, so a redelivered or duplicated event,
+or the retry of a half-served one, mails nobody twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any, Protocol
+from urllib.parse import urlencode
+
+from aws_lambda_powertools import Logger
+
+from ..mail import Mailer, render
+from ..models import Account, Contact, License, Product
+from ..settings import Settings
+
+logger = Logger(service="licensing")
+
+# Long enough to outlive every redelivery (SQS keeps a message at most 14 days) and a DLQ redrive.
+SENT_LEDGER_DAYS = 30
+
+_TEMPLATES = {
+    "LicenseIssued": "license_issued",
+    "LicensePending": "payment_pending",
+    "PaymentFailed": "payment_failed",
+    "LicenseRenewed": "license_renewed",
+}
+_STATUS_TEMPLATES = {
+    "REVOKED": "license_revoked",
+    "SUSPENDED": "license_suspended",
+    "ACTIVE": "license_reinstated",
+}
+
+
+class NotificationStore(Protocol):
+    def contact_emails(self, account_id: str) -> list[str]: ...
+    def get_contact(self, email: str) -> Contact | None: ...
+    def get_account(self, account_id: str) -> Account | None: ...
+    def get_license(self, license_id: str) -> License | None: ...
+    def get_product(self, slug: str) -> Product | None: ...
+    def claim(self, key: str, *, ttl_days: int, detail: dict[str, Any] | None = None) -> bool: ...
+    def release_claim(self, key: str) -> None: ...
+    def create_token(self, email: str, *, purpose: str, lifetime: timedelta) -> str: ...
+
+
+def template_for(event_type: str, detail: Mapping[str, Any]) -> str | None:
+    """The email template an event calls for; None when the event sends no email."""
+    if event_type == "LicenseStatusChanged":
+        return _STATUS_TEMPLATES.get(str(detail.get("status")))
+    return _TEMPLATES.get(event_type)
+
+
+def license_ids(detail: Mapping[str, Any]) -> list[str]:
+    """The licenses an event is about: `license_ids` of a purchase, or the one `license_id`."""
+    if "license_ids" in detail:
+        return [str(license_id) for license_id in detail["license_ids"]]
+    return [str(detail["license_id"])] if detail.get("license_id") else []
+
+
+def dedupe_key(event_type: str, detail: Mapping[str, Any]) -> str:
+    """The event's `dedupe_key`, or one derived from what it is about.
+
+    A derived key also carries the new status and end date, so that two real changes of one license
+    (suspended, reinstated, suspended again) are told apart; it is hashed to stay a short item key
+    whatever the number of licenses.
+    """
+    given = detail.get("dedupe_key")
+    if given:
+        return str(given)
+    parts = [
+        event_type,
+        str(detail.get("account_id", "")),
+        str(detail.get("product", "")),
+        *sorted(license_ids(detail)),
+        str(detail.get("status", "")),
+        str(detail.get("ends_on", "")),
+    ]
+    return f"{event_type}:{hashlib.sha256('|'.join(parts).encode()).hexdigest()[:32]}"
+
+
+def notify(
+    event_type: str,
+    detail: Mapping[str, Any],
+    *,
+    store: NotificationStore,
+    mailer: Mailer,
+    settings: Settings,
+) -> int:
+    """Email every contact of the event's account about it, at most once each; returns how many
+    emails were sent.
+
+    `detail` carries `account_id`, `product`, `dedupe_key` and the event's own fields (see
+    `template_for`). State is read now, from the store: keys, names, dates, the product's name.
+    Permanent problems end here with a log line and no email, so that the queue does not retry
+    them forever: an event type (or status) that sends no email, a license or account that does not
+    exist. Anything else that fails (storage, SES) is raised, after the recipients not yet served
+    are released for the retry.
+    """
+    ids = license_ids(detail)
+    log_fields = {"detail_type": event_type, "license_ids": ids}
+    template = template_for(event_type, detail)
+    if template is None:
+        logger.warning("No email for this event; dropped", extra=log_fields)
+        return 0
+    recipients = store.contact_emails(str(detail["account_id"]))
+    if not recipients:
+        logger.warning("The account has no contacts; no email sent", extra=log_fields)
+        return 0
+    context = _shared_context(detail, ids, store=store, settings=settings)
+    if context is None:
+        logger.error(
+            "The event names a license or account that does not exist; no email sent", extra=log_fields
+        )
+        return 0
+    key = dedupe_key(event_type, detail)
+    sent = 0
+    for email in recipients:
+        claim = f"mail:{key}:{email}"
+        if not store.claim(claim, ttl_days=SENT_LEDGER_DAYS):
+            continue
+        try:
+            personal = _personal_context(template, email, store=store, settings=settings)
+            mailer.send(render(settings.templates_dir, template, [email], context | personal))
+        except Exception:
+            store.release_claim(claim)
+            raise
+        sent += 1
+    logger.info("Notification sent", extra={**log_fields, "template": template, "emails_sent": sent})
+    return sent
+
+
+def _shared_context(
+    detail: Mapping[str, Any], ids: list[str], *, store: NotificationStore, settings: Settings
+) -> dict[str, Any] | None:
+    """What every recipient's email shows; None when a license or the account is missing."""
+    licenses = [store.get_license(license_id) for license_id in ids]
+    account = store.get_account(str(detail["account_id"]))
+    if account is None or any(license is None for license in licenses):
+        return None
+    found = [license for license in licenses if license is not None]
+    first = found[0] if found else None
+    # A failed payment may name no license and, when the checkout did not say, no product either.
+    slug = first.product if first else detail.get("product")
+    product = store.get_product(slug) if slug else None
+    portal = f"{settings.public_base_url.rstrip('/')}/portal"
+    return {
+        "vendor_name": settings.vendor_name,
+        "account_name": account.name,
+        # A product taken out of the catalogue still gets its customers told, by its slug.
+        "product_name": product.name if product else slug,
+        "licenses": found,
+        "license": first,
+        "license_url": f"{portal}/licenses/{first.id}" if first else f"{portal}/",
+        "downloads_url": f"{portal}/products/{slug}" if slug else f"{portal}/",
+        "previous_ends_on": detail.get("previous_ends_on"),
+        "reason": detail.get("reason") or (first.status_reason if first else None),
+        "signin_days": settings.signin_link_days,
+    }
+
+
+def _personal_context(
+    template: str, email: str, *, store: NotificationStore, settings: Settings
+) -> dict[str, Any]:
+    contact = store.get_contact(email)
+    personal: dict[str, Any] = {"contact_name": contact.name if contact else ""}
+    if template == "license_issued":
+        # Written only for a recipient who is mailed, so a skipped duplicate leaves no live token.
+        token = store.create_token(
+            email, purpose="signin", lifetime=timedelta(days=settings.signin_link_days)
+        )
+        base = settings.public_base_url.rstrip("/")
+        personal["signin_url"] = f"{base}/portal/auth?{urlencode({'token': token})}"
+    return personal
