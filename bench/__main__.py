@@ -24,7 +24,9 @@ def import_seconds(code: str) -> float:
 
     def run(snippet: str) -> float:
         timer = f"import time; t = time.perf_counter(); {snippet}; print(time.perf_counter() - t)"
-        result = subprocess.run([sys.executable, "-c", timer], capture_output=True, text=True, check=True, cwd=ROOT)
+        result = subprocess.run(
+            [sys.executable, "-c", timer], capture_output=True, text=True, check=True, cwd=ROOT
+        )
         return float(result.stdout.strip().splitlines()[-1])
 
     return statistics.median(run(code) for _ in range(RUNS))

@@ -8,66 +8,52 @@ that each construct path is proven before the real catalogue grows into it.
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
+from aws_cdk import cx_api
+from aws_cdk.assertions import Template
+from cdk_nag import AwsSolutionsChecks
 
-ROOT = Path(__file__).resolve().parents[2]
-# app.py and infra/ are not an installed package: import them from the checkout.
-sys.path.insert(0, str(ROOT))
-
-import aws_cdk as cdk  # noqa: E402
-from aws_cdk import cx_api  # noqa: E402
-from aws_cdk.assertions import Template  # noqa: E402
-from cdk_nag import AwsSolutionsChecks  # noqa: E402
-from licensing import catalogue  # noqa: E402
-
-from infra import build, constants  # noqa: E402
-from infra.functions import LayerAssets  # noqa: E402
-from infra.stack import LicensingConfig, LicensingStack  # noqa: E402
+from infra import build, constants
+from infra.functions import LayerAssets
+from infra.stack import LicensingConfig, LicensingStack
+from licensing import catalogue
+from tests.conftest import ROOT
 
 SENDER_EMAIL = "licenses@vendor.example"
 VENDOR_NAME = "Example Vendor"
 EXAMPLE_STACK_NAME = "ExampleCatalogueStack"
 
+# The catalogue plus what it does not use yet (named "example" so they never clash with it).
+EXAMPLE_QUEUE = catalogue.Queue(name="example_jobs", detail_types=("ExampleRequested",), max_receive_count=3)
+EXAMPLE_QUEUES: tuple[catalogue.Queue, ...] = (*catalogue.QUEUES, EXAMPLE_QUEUE)
 EXAMPLE_FUNCTIONS: tuple[catalogue.Function, ...] = (
-    catalogue.function("license_api"),
+    *catalogue.FUNCTIONS,
     catalogue.Function(
-        name="stripe_webhook",
-        description="Stripe events to licenses.",
-        routes=("POST /webhooks/stripe",),
-        rights=(
-            catalogue.TABLE_READ,
-            catalogue.TABLE_WRITE,
-            catalogue.EVENTS_PUT,
-            catalogue.STRIPE_WEBHOOK_SECRET,
-            catalogue.STRIPE_API_KEY,
-        ),
-    ),
-    catalogue.Function(
-        name="notifier",
-        description="Sends every email.",
-        queue=catalogue.NOTIFICATIONS.name,
-        rights=(catalogue.TABLE_READ, catalogue.TABLE_WRITE, catalogue.MAIL_SEND),
-        timeout_seconds=60,
-        batch_size=5,
-    ),
-    catalogue.Function(
-        name="lifecycle_job",
-        description="Daily reminders and expiry.",
+        name="example_daily_job",
+        description="A scheduled job.",
         schedule="cron(15 3 * * ? *)",
         rights=(catalogue.TABLE_READ, catalogue.TABLE_WRITE, catalogue.EVENTS_PUT),
         timeout_seconds=300,
     ),
     catalogue.Function(
-        name="release_upload",
+        name="example_release_upload",
         description="Stores release files.",
         routes=("PUT /staff/releases/{proxy+}",),
-        rights=(catalogue.BUCKET_WRITE,),
+        rights=(catalogue.TABLE_READ, catalogue.BUCKET_WRITE),
         extra_environment={"MAX_UPLOAD_MB": "50"},
+    ),
+    catalogue.Function(
+        name="example_mailer",
+        description="Sends mail from a queue, reading release files.",
+        queue=EXAMPLE_QUEUE.name,
+        rights=(catalogue.BUCKET_READ, catalogue.MAIL_SEND, catalogue.SIGNING_KEY),
+        timeout_seconds=60,
+        batch_size=5,
     ),
 )
 
@@ -78,14 +64,15 @@ class Deployment:
 
     name: str
     functions: tuple[catalogue.Function, ...]
+    queues: tuple[catalogue.Queue, ...]
     template: Template
 
     @property
     def json(self) -> dict[str, Any]:
-        return self.template.to_json()
+        return dict(self.template.to_json())
 
     def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
-        return self.template.find_resources(resource_type)
+        return {key: dict(value) for key, value in self.template.find_resources(resource_type).items()}
 
     def function(self, name: str) -> tuple[str, dict[str, Any]]:
         """The logical id and resource of a catalogue function, found by its service name."""
@@ -169,27 +156,33 @@ def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
             source_root=_function_sources(work / "example"),
             layers=layers,
             functions=EXAMPLE_FUNCTIONS,
+            queues=EXAMPLE_QUEUES,
         ),
     )
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return Synthesis(outdir=work / "cdk.out", assembly=app.synth())
 
 
-def _deployment(synthesis: Synthesis, name: str, functions: tuple[catalogue.Function, ...]) -> Deployment:
-    template = synthesis.assembly.get_stack_by_name(name).template
-    return Deployment(name=name, functions=functions, template=Template.from_json(template))
+def _deployment(
+    synthesis: Synthesis,
+    name: str,
+    functions: tuple[catalogue.Function, ...],
+    queues: tuple[catalogue.Queue, ...],
+) -> Deployment:
+    template = Template.from_json(synthesis.assembly.get_stack_by_name(name).template)
+    return Deployment(name=name, functions=functions, queues=queues, template=template)
 
 
 @pytest.fixture(scope="session")
 def stack(synthesis: Synthesis) -> Deployment:
     """The real stack, from the catalogue."""
-    return _deployment(synthesis, constants.STACK_NAME, catalogue.FUNCTIONS)
+    return _deployment(synthesis, constants.STACK_NAME, catalogue.FUNCTIONS, catalogue.QUEUES)
 
 
 @pytest.fixture(scope="session")
 def example(synthesis: Synthesis) -> Deployment:
     """The stack of the example catalogue: every trigger and every right."""
-    return _deployment(synthesis, EXAMPLE_STACK_NAME, EXAMPLE_FUNCTIONS)
+    return _deployment(synthesis, EXAMPLE_STACK_NAME, EXAMPLE_FUNCTIONS, EXAMPLE_QUEUES)
 
 
 @pytest.fixture(scope="session", params=["catalogue", "example"])

@@ -7,13 +7,15 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-_REPO_TEMPLATES = Path(__file__).resolve().parents[4] / "templates"
 _LAYER_TEMPLATES = Path("/opt/templates")
 
 
 def _default_templates_dir() -> str:
-    # In the repository the templates sit at the top level; in Lambda the layer puts them in /opt.
-    return str(_REPO_TEMPLATES if _REPO_TEMPLATES.is_dir() else _LAYER_TEMPLATES)
+    # In the repository the templates sit at the top level; in Lambda the layer puts them in /opt
+    # (where this file is /opt/python/licensing/settings.py, with fewer parents).
+    parents = Path(__file__).resolve().parents
+    repository = parents[4] / "templates" if len(parents) > 4 else None
+    return str(repository if repository is not None and repository.is_dir() else _LAYER_TEMPLATES)
 
 
 class Settings(BaseModel):
@@ -29,6 +31,7 @@ class Settings(BaseModel):
     stripe_api_key: str | None = Field(default=None, alias="STRIPE_API_KEY")
     stripe_api_key_secret_arn: str | None = Field(default=None, alias="STRIPE_API_KEY_SECRET_ARN")
     stripe_api_base: str | None = Field(default=None, alias="STRIPE_API_BASE")
+    signing_key_secret_arn: str | None = Field(default=None, alias="SIGNING_KEY_SECRET_ARN")
     signin_link_days: int = Field(default=7, alias="SIGNIN_LINK_DAYS")
 
     model_config = {"populate_by_name": True}

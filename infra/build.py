@@ -1,0 +1,128 @@
+"""Prepare the two Lambda layers under ``build/`` (``make build``).
+
+- ``build/layer-licensing``: the ``licensing`` package (``python/licensing``) and the jinja2
+  templates (``templates/``, which Lambda mounts at ``/opt/templates``).
+- ``build/layer-deps``: the third-party runtime packages as Linux arm64 wheels for the Lambda
+  Python version, at the versions pinned in ``requirements.txt``.
+
+Usage: ``python -m infra.build --platform manylinux2014_aarch64 --python-version 3.14 PACKAGE...``
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD_DIR = ROOT / "build"
+LICENSING_LAYER_DIR = BUILD_DIR / "layer-licensing"
+DEPENDENCIES_LAYER_DIR = BUILD_DIR / "layer-deps"
+PLACEHOLDER_LAYER_DIR = BUILD_DIR / "layer-placeholder"
+PACKAGE_DIR = ROOT / "layers" / "licensing" / "python" / "licensing"
+TEMPLATES_DIR = ROOT / "templates"
+REQUIREMENTS = ROOT / "requirements.txt"
+
+# Parts of the package that only run on a laptop: they import moto and click, which Lambda lacks.
+LOCAL_ONLY = frozenset({"devserver", "cli.py"})
+_NEVER_SHIPPED = shutil.ignore_patterns("__pycache__", "*.pyc")
+
+
+def copy_package_layer(package: Path, templates: Path, destination: Path) -> Path:
+    """Lay out the ``licensing`` layer in ``destination`` (replacing it) and return it."""
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        ignored = set(_NEVER_SHIPPED(directory, names))
+        if Path(directory) == package:
+            ignored |= LOCAL_ONLY.intersection(names)
+        return ignored
+
+    shutil.rmtree(destination, ignore_errors=True)
+    shutil.copytree(package, destination / "python" / package.name, ignore=ignore)
+    shutil.copytree(templates, destination / "templates", ignore=_NEVER_SHIPPED)
+    return destination
+
+
+def constraints(requirements: Path) -> str:
+    """``requirements`` as a pip constraints file: the same pins, without extras pip refuses there."""
+    lines = []
+    for line in requirements.read_text().splitlines():
+        requirement = line.split("#", 1)[0].strip()
+        if requirement:
+            lines.append(re.sub(r"\[[^\]]*\]", "", requirement))
+    return "\n".join(lines) + "\n"
+
+
+def install_dependencies(
+    packages: Sequence[str], destination: Path, *, platform: str, python_version: str
+) -> Path:
+    """Install ``packages`` as wheels for the Lambda platform into ``destination/python``."""
+    # Install beside the destination and move it in place only once pip succeeded: a failed build
+    # leaves no half-filled layer that a synth would take for a finished one.
+    partial = destination.with_name(f"{destination.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    pins = partial / "constraints.txt"
+    pins.write_text(constraints(REQUIREMENTS))
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--platform",
+        platform,
+        "--only-binary=:all:",
+        "--python-version",
+        python_version,
+        "--implementation",
+        "cp",
+        # Byte code compiled here would be for this interpreter, not Lambda's: leave it out.
+        "--no-compile",
+        "--target",
+        str(partial / "python"),
+        "-c",
+        str(pins),
+        *packages,
+    ]
+    subprocess.run(command, check=True)  # noqa: S603 (our own interpreter, arguments from make)
+    pins.unlink()
+    shutil.rmtree(destination, ignore_errors=True)
+    partial.rename(destination)
+    return destination
+
+
+def placeholder_layer(destination: Path) -> Path:
+    """A layer folder with no packages, for synthesizing before ``make build`` has run."""
+    (destination / "python").mkdir(parents=True, exist_ok=True)
+    (destination / "python" / "PLACEHOLDER.txt").write_text(
+        "Run `make build` before deploying: this layer stands in for the dependencies layer.\n"
+    )
+    return destination
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m infra.build", description="Prepare the Lambda layers.")
+    parser.add_argument("--platform", required=True, help="pip platform tag, e.g. manylinux2014_aarch64")
+    parser.add_argument("--python-version", required=True, help="Lambda's Python version, e.g. 3.14")
+    parser.add_argument("packages", nargs="+", help="third-party runtime packages to bundle")
+    arguments = parser.parse_args(argv)
+    copy_package_layer(PACKAGE_DIR, TEMPLATES_DIR, LICENSING_LAYER_DIR)
+    install_dependencies(
+        arguments.packages,
+        DEPENDENCIES_LAYER_DIR,
+        platform=arguments.platform,
+        python_version=arguments.python_version,
+    )
+    print(
+        f"layers ready: {LICENSING_LAYER_DIR.relative_to(ROOT)}, {DEPENDENCIES_LAYER_DIR.relative_to(ROOT)}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""The event bus and, per catalogue queue, an SQS queue fed by a rule, its DLQ and an alarm."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra import constants
+from licensing import catalogue
+
+# The longest SQS allows: time for an operator to fix the cause and redrive.
+DEAD_LETTER_RETENTION = Duration.days(14)
+
+
+class Messaging(Construct):
+    """Domain events on a custom EventBridge bus, routed by detail type to worker queues."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, queues: Sequence[catalogue.Queue]) -> None:
+        super().__init__(scope, construct_id)
+        self.bus = events.EventBus(self, constants.EVENT_BUS, event_bus_name=constants.EVENT_BUS_NAME)
+        self.queues: dict[str, sqs.Queue] = {}
+        self.dead_letter_queues: dict[str, sqs.Queue] = {}
+        for spec in queues:
+            self._add_queue(spec)
+
+    def _add_queue(self, spec: catalogue.Queue) -> None:
+        prefix = constants.pascal(spec.name)
+        dead_letter_queue = sqs.Queue(
+            self,
+            f"{prefix}DeadLetterQueue",
+            # SQS-managed keys, not KMS: EventBridge cannot send to a queue under the AWS-managed KMS key.
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=DEAD_LETTER_RETENTION,
+        )
+        queue = sqs.Queue(
+            self,
+            f"{prefix}Queue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=Duration.seconds(spec.visibility_timeout_seconds),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=dead_letter_queue, max_receive_count=spec.max_receive_count
+            ),
+        )
+        events.Rule(
+            self,
+            f"{prefix}Rule",
+            event_bus=self.bus,
+            event_pattern=events.EventPattern(
+                source=[catalogue.EVENT_SOURCE], detail_type=list(spec.detail_types)
+            ),
+            targets=[targets.SqsQueue(queue)],
+        )
+        cloudwatch.Alarm(
+            self,
+            f"{prefix}DeadLetterAlarm",
+            alarm_description=(
+                f"Messages of the {spec.name} queue failed {spec.max_receive_count} times and wait "
+                "in its dead-letter queue: fix the cause, then redrive them."
+            ),
+            metric=dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(5), statistic=cloudwatch.Stats.MAXIMUM
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.queues[spec.name] = queue
+        self.dead_letter_queues[spec.name] = dead_letter_queue

@@ -1,0 +1,148 @@
+"""infra/build.py: the package layer's layout, and the pip command of the dependencies layer.
+
+No network: the pip run itself is not executed here (``make build`` does it).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra import build
+from tests.infra.conftest import ROOT
+
+
+@pytest.fixture
+def package(tmp_path: Path) -> tuple[Path, Path]:
+    package = tmp_path / "src" / "licensing"
+    for name in (
+        "__init__.py",
+        "models.py",
+        "cli.py",
+        "devserver/__init__.py",
+        "devserver/gateway.py",
+        "services/cli.py",
+        "__pycache__/models.cpython-311.pyc",
+    ):
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
+        (package / name).write_text("")
+    templates = tmp_path / "templates"
+    (templates / "email").mkdir(parents=True)
+    (templates / "email" / "license_issued.html").write_text("<p>{{ license.key }}</p>")
+    return package, templates
+
+
+def _files(folder: Path) -> set[str]:
+    return {str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()}
+
+
+def test_package_layer_has_the_package_without_local_only_parts_and_the_templates(
+    package: tuple[Path, Path], tmp_path: Path
+) -> None:
+    source, templates = package
+    layer = build.copy_package_layer(source, templates, tmp_path / "layer")
+    assert _files(layer) == {
+        "python/licensing/__init__.py",
+        "python/licensing/models.py",
+        # Only the package's own cli.py is local-only; a module of that name deeper down ships.
+        "python/licensing/services/cli.py",
+        "templates/email/license_issued.html",
+    }
+
+
+def test_package_layer_replaces_what_an_earlier_build_left(
+    package: tuple[Path, Path], tmp_path: Path
+) -> None:
+    source, templates = package
+    stale = tmp_path / "layer" / "python" / "licensing" / "removed_module.py"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("")
+    build.copy_package_layer(source, templates, tmp_path / "layer")
+    assert not stale.exists()
+
+
+def test_package_layer_of_the_repository_leaves_out_devserver_and_cli(tmp_path: Path) -> None:
+    layer = build.copy_package_layer(build.PACKAGE_DIR, build.TEMPLATES_DIR, tmp_path / "layer")
+    shipped = layer / "python" / "licensing"
+    assert (shipped / "catalogue.py").is_file()
+    assert (shipped / "tables.py").is_file()
+    assert not (shipped / "devserver").exists()
+    assert not (shipped / "cli.py").exists()
+
+
+def test_placeholder_layer_is_an_empty_python_layer(tmp_path: Path) -> None:
+    layer = build.placeholder_layer(tmp_path / "placeholder")
+    assert _files(layer) == {"python/PLACEHOLDER.txt"}
+
+
+def test_dependencies_are_installed_as_lambda_wheels_at_the_pinned_versions(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    commands: list[list[str]] = []
+    pinned: list[str] = []
+
+    def run(command: list[str], **options: Any) -> subprocess.CompletedProcess[str]:
+        # Stands in for pip: records the command and installs one module where it was told.
+        commands.append(command)
+        assert options == {"check": True}
+        pinned.append(Path(command[command.index("-c") + 1]).read_text())
+        target = Path(command[command.index("--target") + 1])
+        target.mkdir(parents=True)
+        (target / "pydantic.py").write_text("")
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(build.subprocess, "run", run)
+    build.install_dependencies(
+        ["pydantic", "jinja2"], tmp_path / "deps", platform="manylinux2014_aarch64", python_version="3.14"
+    )
+    (command,) = commands
+    assert command[:4] == [sys.executable, "-m", "pip", "install"]
+    options = " ".join(command)
+    assert "--platform manylinux2014_aarch64" in options
+    assert "--python-version 3.14" in options
+    assert "--implementation cp" in options
+    assert "--only-binary=:all:" in options
+    assert command[-2:] == ["pydantic", "jinja2"]
+    assert pinned == [build.constraints(ROOT / "requirements.txt")]
+    # Only a finished install becomes the layer.
+    assert _files(tmp_path / "deps") == {"python/pydantic.py"}
+    assert not (tmp_path / "deps.partial").exists()
+
+
+def test_a_failed_dependency_install_keeps_the_previous_layer_whole(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    previous = tmp_path / "deps" / "python" / "pydantic.py"
+    previous.parent.mkdir(parents=True)
+    previous.write_text("")
+
+    def run(command: list[str], **options: Any) -> subprocess.CompletedProcess[str]:
+        target = Path(command[command.index("--target") + 1])
+        target.mkdir(parents=True)
+        (target / "half_installed.py").write_text("")
+        raise subprocess.CalledProcessError(1, command)
+
+    monkeypatch.setattr(build.subprocess, "run", run)
+    with pytest.raises(subprocess.CalledProcessError):
+        build.install_dependencies(
+            ["nh3"], tmp_path / "deps", platform="manylinux2014_aarch64", python_version="3.14"
+        )
+    assert _files(tmp_path / "deps") == {"python/pydantic.py"}
+
+
+def test_every_runtime_package_of_the_makefile_is_pinned_in_requirements() -> None:
+    # pip's -c constraint pins only what requirements.txt lists; anything else would float.
+    makefile = (ROOT / "Makefile").read_text()
+    runtime = re.search(r"^RUNTIME_PACKAGES := (.+)$", makefile, re.MULTILINE)
+    assert runtime is not None
+    pinned = {
+        re.split(r"[\[=]", line)[0].strip().lower()
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    }
+    assert set(runtime.group(1).split()) <= pinned

@@ -1,0 +1,273 @@
+"""Each catalogue function: runtime, layers, environment, triggers, and only the rights it is given.
+
+Most tests run on both stacks (``deployment``): the real catalogue, and the example catalogue
+that uses every right and trigger.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+
+from infra import build, constants
+from infra.functions import LayerAssets
+from infra.stack import LicensingConfig, LicensingStack
+from licensing import catalogue
+from licensing.settings import Settings
+from tests.infra.conftest import EXAMPLE_FUNCTIONS, ROOT, SENDER_EMAIL, VENDOR_NAME, Deployment
+
+# What each right must put in a function's environment, and the only IAM service it may open.
+RIGHTS: dict[str, tuple[str, str]] = {
+    catalogue.TABLE_READ: (constants.ENV_TABLE, "dynamodb"),
+    catalogue.TABLE_WRITE: (constants.ENV_TABLE, "dynamodb"),
+    catalogue.BUCKET_READ: (constants.ENV_RELEASE_BUCKET, "s3"),
+    catalogue.BUCKET_WRITE: (constants.ENV_RELEASE_BUCKET, "s3"),
+    catalogue.EVENTS_PUT: (constants.ENV_EVENT_BUS, "events"),
+    catalogue.MAIL_SEND: (constants.ENV_MAIL_FROM, "ses"),
+    catalogue.STRIPE_WEBHOOK_SECRET: (constants.ENV_STRIPE_WEBHOOK_SECRET_ARN, "secretsmanager"),
+    catalogue.STRIPE_API_KEY: (constants.ENV_STRIPE_API_KEY_SECRET_ARN, "secretsmanager"),
+    catalogue.SIGNING_KEY: (constants.ENV_SIGNING_KEY_SECRET_ARN, "secretsmanager"),
+}
+SECRET_OF_RIGHT = {
+    catalogue.STRIPE_WEBHOOK_SECRET: constants.STRIPE_WEBHOOK_SECRET,
+    catalogue.STRIPE_API_KEY: constants.STRIPE_API_KEY_SECRET,
+    catalogue.SIGNING_KEY: constants.SIGNING_KEY_SECRET,
+}
+ALWAYS = {
+    "POWERTOOLS_SERVICE_NAME",
+    "LOG_LEVEL",
+    constants.ENV_VENDOR_NAME,
+    constants.ENV_PUBLIC_BASE_URL,
+    constants.ENV_TEMPLATES_DIR,
+}
+
+
+def _properties(deployment: Deployment, spec: catalogue.Function) -> dict[str, Any]:
+    return deployment.function(spec.name)[1]["Properties"]
+
+
+def _services(statements: list[dict[str, Any]]) -> set[str]:
+    return {action.split(":")[0] for statement in statements for action in Deployment.actions(statement)}
+
+
+def test_the_example_catalogue_exercises_every_right_and_trigger() -> None:
+    assert {right for spec in EXAMPLE_FUNCTIONS for right in spec.rights} == set(RIGHTS)
+    assert any(spec.routes for spec in EXAMPLE_FUNCTIONS)
+    assert any(spec.queue for spec in EXAMPLE_FUNCTIONS)
+    assert any(spec.schedule for spec in EXAMPLE_FUNCTIONS)
+
+
+def test_every_function_runs_python_3_14_on_arm_with_both_layers(deployment: Deployment) -> None:
+    licensing_layer = deployment.logical_id(
+        f"{constants.FUNCTIONS}{constants.LICENSING_LAYER}", "AWS::Lambda::LayerVersion"
+    )
+    dependencies_layer = deployment.logical_id(
+        f"{constants.FUNCTIONS}{constants.DEPENDENCIES_LAYER}", "AWS::Lambda::LayerVersion"
+    )
+    assert len(deployment.resources("AWS::Lambda::Function")) == len(deployment.functions)
+    for spec in deployment.functions:
+        properties = _properties(deployment, spec)
+        assert properties["Runtime"] == "python3.14"
+        assert properties["Architectures"] == ["arm64"]
+        assert properties["Handler"] == spec.handler
+        assert properties["Timeout"] == spec.timeout_seconds
+        assert properties["MemorySize"] == spec.memory_mb
+        assert properties["Description"] == spec.description
+        assert properties["Layers"] == [{"Ref": licensing_layer}, {"Ref": dependencies_layer}]
+    for layer in deployment.resources("AWS::Lambda::LayerVersion").values():
+        assert layer["Properties"]["CompatibleRuntimes"] == ["python3.14"]
+        assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+
+
+def test_environment_names_what_each_right_grants_and_nothing_more(deployment: Deployment) -> None:
+    api = deployment.logical_id(f"{constants.API}{constants.HTTP_API}", "AWS::ApiGatewayV2::Api")
+    table = deployment.logical_id(f"{constants.STORAGE}{constants.TABLE}", "AWS::DynamoDB::GlobalTable")
+    for spec in deployment.functions:
+        environment = _properties(deployment, spec)["Environment"]["Variables"]
+        expected = ALWAYS | {RIGHTS[right][0] for right in spec.rights} | set(spec.extra_environment)
+        assert set(environment) == expected, spec.name
+        assert environment["POWERTOOLS_SERVICE_NAME"] == spec.name
+        assert environment[constants.ENV_VENDOR_NAME] == VENDOR_NAME
+        assert environment[constants.ENV_PUBLIC_BASE_URL] == {"Fn::GetAtt": [api, "ApiEndpoint"]}
+        assert environment[constants.ENV_TEMPLATES_DIR] == "/opt/templates"
+        if constants.ENV_TABLE in environment:
+            assert environment[constants.ENV_TABLE] == {"Ref": table}
+        if constants.ENV_MAIL_FROM in environment:
+            assert environment[constants.ENV_MAIL_FROM] == f"{VENDOR_NAME} <{SENDER_EMAIL}>"
+        for right, construct_id in SECRET_OF_RIGHT.items():
+            if right in spec.rights:
+                secret = deployment.logical_id(
+                    f"{constants.SECRETS}{construct_id}", "AWS::SecretsManager::Secret"
+                )
+                assert environment[RIGHTS[right][0]] == {"Ref": secret}
+        for name, value in spec.extra_environment.items():
+            assert environment[name] == value
+
+
+def test_environment_variables_are_those_settings_reads(deployment: Deployment) -> None:
+    aliases = {field.alias for field in Settings.model_fields.values()}
+    # Powertools reads the first two; the signing key's ARN is not a Settings field yet.
+    known = aliases | {"POWERTOOLS_SERVICE_NAME", "LOG_LEVEL", constants.ENV_SIGNING_KEY_SECRET_ARN}
+    for spec in deployment.functions:
+        environment = _properties(deployment, spec)["Environment"]["Variables"]
+        assert set(environment) - set(spec.extra_environment) <= known, spec.name
+
+
+def test_each_function_may_use_only_the_services_of_its_rights(deployment: Deployment) -> None:
+    for spec in deployment.functions:
+        expected = {"logs"} | {RIGHTS[right][1] for right in spec.rights} | ({"sqs"} if spec.queue else set())
+        assert _services(deployment.statements_of(spec.name)) == expected, spec.name
+
+
+def test_each_function_may_read_only_the_secrets_of_its_rights(deployment: Deployment) -> None:
+    for spec in deployment.functions:
+        readable = {
+            str(resource)
+            for statement in deployment.statements_of(spec.name)
+            if "secretsmanager:GetSecretValue" in Deployment.actions(statement)
+            for resource in Deployment.resources_of(statement)
+        }
+        expected = {
+            str(
+                {
+                    "Ref": deployment.logical_id(
+                        f"{constants.SECRETS}{construct_id}", "AWS::SecretsManager::Secret"
+                    )
+                }
+            )
+            for right, construct_id in SECRET_OF_RIGHT.items()
+            if right in spec.rights
+        }
+        assert readable == expected, spec.name
+
+
+# Actions that only the right named may bring, whatever else a function is given.
+ACTIONS_OF_RIGHT = {
+    catalogue.TABLE_READ: ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"),
+    catalogue.TABLE_WRITE: ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
+    catalogue.BUCKET_READ: ("s3:GetObject", "s3:List"),
+    catalogue.BUCKET_WRITE: ("s3:PutObject", "s3:Delete"),
+}
+
+
+def test_read_rights_do_not_write_and_write_rights_do_not_read(deployment: Deployment) -> None:
+    for spec in deployment.functions:
+        granted = {
+            a for statement in deployment.statements_of(spec.name) for a in Deployment.actions(statement)
+        }
+        for right, prefixes in ACTIONS_OF_RIGHT.items():
+            brought = {action for action in granted if action.startswith(prefixes)}
+            assert bool(brought) == (right in spec.rights), (spec.name, right, brought)
+
+
+def test_license_api_cannot_put_events_send_mail_or_read_stripe_secrets(stack: Deployment) -> None:
+    statements = stack.statements_of("license_api")
+    every_action = {action for statement in statements for action in Deployment.actions(statement)}
+    assert "events:PutEvents" not in every_action
+    assert not {action for action in every_action if action.startswith("ses:")}
+    assert _services(statements) == {"logs", "dynamodb", "s3", "secretsmanager"}
+
+
+def test_no_statement_allows_every_action_or_every_resource(deployment: Deployment) -> None:
+    for logical_id, policy in deployment.resources("AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            for action in Deployment.actions(statement):
+                assert action != "*" and not action.endswith(":*"), (logical_id, action)
+            assert "*" not in Deployment.resources_of(statement), (logical_id, statement)
+
+
+def test_mail_may_be_sent_only_from_the_sender_identity(example: Deployment) -> None:
+    senders = [spec for spec in example.functions if catalogue.MAIL_SEND in spec.rights]
+    assert senders
+    for spec in senders:
+        (statement,) = [
+            statement
+            for statement in example.statements_of(spec.name)
+            if any(action.startswith("ses:") for action in Deployment.actions(statement))
+        ]
+        assert sorted(Deployment.actions(statement)) == ["ses:SendEmail", "ses:SendRawEmail"]
+        identities = [resource["Fn::Join"][1][-1] for resource in Deployment.resources_of(statement)]
+        domain = SENDER_EMAIL.partition("@")[2]
+        assert identities == [f":identity/{SENDER_EMAIL}", f":identity/{domain}"]
+
+
+def test_each_function_logs_to_its_own_log_group_and_nowhere_else(deployment: Deployment) -> None:
+    log_groups = deployment.resources("AWS::Logs::LogGroup")
+    for spec in deployment.functions:
+        _, function = deployment.function(spec.name)
+        log_group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert log_groups[log_group]["Properties"]["RetentionInDays"] == 90
+        (statement,) = [
+            statement
+            for statement in deployment.statements_of(spec.name)
+            if any(action.startswith("logs:") for action in Deployment.actions(statement))
+        ]
+        assert statement["Resource"] == {"Fn::GetAtt": [log_group, "Arn"]}
+        role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+        # No managed policy: AWSLambdaBasicExecutionRole would open every log group.
+        assert "ManagedPolicyArns" not in deployment.resources("AWS::IAM::Role")[role]["Properties"]
+
+
+def test_a_queue_worker_is_fed_by_its_queue_and_reports_partial_failures(deployment: Deployment) -> None:
+    mappings = deployment.resources("AWS::Lambda::EventSourceMapping").values()
+    queues = deployment.resources("AWS::SQS::Queue")
+    workers = [spec for spec in deployment.functions if spec.queue]
+    assert len(mappings) == len(workers)
+    for spec in workers:
+        assert spec.queue is not None
+        function_id, function = deployment.function(spec.name)
+        (mapping,) = [
+            m["Properties"] for m in mappings if m["Properties"]["FunctionName"] == {"Ref": function_id}
+        ]
+        queue_id = deployment.logical_id(
+            f"{constants.MESSAGING}{constants.pascal(spec.queue)}Queue", "AWS::SQS::Queue"
+        )
+        assert mapping["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+        assert mapping["BatchSize"] == spec.batch_size
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        # Lambda refuses a queue whose messages reappear before the function may have finished.
+        assert function["Properties"]["Timeout"] <= queues[queue_id]["Properties"]["VisibilityTimeout"]
+
+
+def test_a_scheduled_function_is_invoked_by_a_role_that_may_invoke_only_it(deployment: Deployment) -> None:
+    schedules = deployment.resources("AWS::Scheduler::Schedule").values()
+    scheduled = [spec for spec in deployment.functions if spec.schedule]
+    assert len(schedules) == len(scheduled)
+    for spec in scheduled:
+        function_id, _ = deployment.function(spec.name)
+        function_arn = {"Fn::GetAtt": [function_id, "Arn"]}
+        (schedule,) = [s["Properties"] for s in schedules if s["Properties"]["Target"]["Arn"] == function_arn]
+        assert schedule["ScheduleExpression"] == spec.schedule
+        assert schedule["ScheduleExpressionTimezone"] == "UTC"
+        role_id = schedule["Target"]["RoleArn"]["Fn::GetAtt"][0]
+        (statement,) = deployment.role_statements(role_id)
+        assert Deployment.actions(statement) == ["lambda:InvokeFunction"]
+        assert Deployment.resources_of(statement) == [
+            function_arn,
+            {"Fn::Join": ["", [function_arn, ":*"]]},
+        ]
+        (trust,) = deployment.resources("AWS::IAM::Role")[role_id]["Properties"]["AssumeRolePolicyDocument"][
+            "Statement"
+        ]
+        assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+        assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+def test_a_right_the_stack_cannot_grant_is_refused(tmp_path: Path) -> None:
+    spec = catalogue.Function(name="license_api", description="d", rights=("table:everything",))
+    layer = build.placeholder_layer(tmp_path / "layer")
+    with pytest.raises(ValueError, match="table:everything"):
+        LicensingStack(
+            cdk.App(outdir=str(tmp_path / "cdk.out")),
+            "RefusedStack",
+            config=LicensingConfig(
+                sender_email=SENDER_EMAIL,
+                vendor_name=VENDOR_NAME,
+                source_root=ROOT,
+                layers=LayerAssets(licensing=layer, dependencies=layer),
+                functions=(spec,),
+            ),
+        )
