@@ -121,3 +121,36 @@ def test_imported_keys_are_kept_and_never_duplicated(aws: dict[str, Any]) -> Non
     assert license.key == "OLDSYSTEMKEY0042"
     with pytest.raises(Conflict):
         issue_licenses(store, None, keys=["OLD SYSTEM KEY 0042"], **arguments)
+
+
+@pytest.mark.dynamodb_local
+def test_concurrent_deliveries_of_one_sale_issue_it_once(dynamodb_local_endpoint: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from licensing.devserver.resources import create_table
+
+    dynamodb = boto3.client("dynamodb", endpoint_url=dynamodb_local_endpoint)
+    create_table(dynamodb, "sale-race")
+    store = DynamoStore("sale-race", dynamodb)
+    product, account = factories.product(), factories.account()
+
+    def deliver(_: int) -> bool:
+        try:
+            issue_licenses(
+                store,
+                None,
+                product=product,
+                account=account,
+                actor="stripe",
+                quantity=2,
+                refs=["cs_race"],
+                guard="checkout:cs_race",
+            )
+        except Conflict:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        results = list(pool.map(deliver, range(10)))
+    assert results.count(True) == 1
+    assert len(store.license_ids_for_ref("cs_race")) == 2

@@ -465,3 +465,20 @@ def test_the_local_system_needs_no_stripe_api_key(shop: Shop, monkeypatch: pytes
     assert license.billing.invoice_url is None
     assert shop.fake.requests == []
     assert os.environ.get("STRIPE_API_KEY") is None
+
+
+def test_the_secret_comes_from_secrets_manager_in_aws(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    arn = boto3.client("secretsmanager").create_secret(
+        Name="stripe-webhook", SecretString=f"whsec_previous\n{SECRET}"
+    )["ARN"]
+    monkeypatch.delenv("STRIPE_WEBHOOK_SECRET")
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET_ARN", arn)
+    reset_settings()
+    _forget_handler_caches()
+    from licensing.adapters.stripe_api import secret_values
+
+    secret_values.cache_clear()
+    session = paid_session(shop)
+    assert shop.post(s.event("checkout.session.completed", session), secret="whsec_wrong").status_code == 400
+    assert shop.post(s.event("checkout.session.completed", session)).status_code == 200
+    assert len(shop.licenses(session["id"])) == 1
