@@ -114,11 +114,7 @@ class Purchases:
     def _revoke_pending(self, license: License) -> tuple[License, list[HistoryEntry]] | None:
         if license.status is not LicenseStatus.PENDING:
             return None
-        billing = license.billing.model_copy(update={"payment_status": PaymentStatus.FAILED})
-        changed = license.model_copy(
-            update={"status": LicenseStatus.REVOKED, "status_reason": "payment failed", "billing": billing}
-        )
-        return changed, [_entry(license, "revoked", reason="payment failed")]
+        return _paid_status(license, Action.REVOKE, "payment failed", PaymentStatus.FAILED)
 
     def _checkout(self, session: dict[str, Any], *, paid: bool) -> None:
         metadata = session.get("metadata") or {}
@@ -564,66 +560,51 @@ class Purchases:
 
 def _apply_note(license: License, note: dict[str, Any]) -> tuple[License, list[HistoryEntry]] | None:
     """A refund or dispute applied to a license; None when it changes nothing (a retry)."""
-    billing = license.billing
     if note["kind"] == "refund":
-        if not note["full"]:
-            if billing.amount_refunded == note["amount_refunded"]:
+        refunded = note["amount_refunded"]
+        if note["full"]:
+            if license.status is LicenseStatus.REVOKED:
                 return None
-            billing = billing.model_copy(
-                update={
-                    "payment_status": PaymentStatus.PARTIALLY_REFUNDED,
-                    "amount_refunded": note["amount_refunded"],
-                }
+            return _paid_status(
+                license, Action.REVOKE, "refunded", PaymentStatus.REFUNDED, amount_refunded=refunded
             )
-            return license.model_copy(update={"billing": billing}), [
-                _entry(license, "partially refunded", amount_refunded=note["amount_refunded"], customer=False)
-            ]
-        if license.status is LicenseStatus.REVOKED:
+        if license.billing.amount_refunded == refunded:
             return None
-        billing = billing.model_copy(
-            update={"payment_status": PaymentStatus.REFUNDED, "amount_refunded": note["amount_refunded"]}
+        billing = license.billing.model_copy(
+            update={"payment_status": PaymentStatus.PARTIALLY_REFUNDED, "amount_refunded": refunded}
         )
-        return license.model_copy(
-            update={
-                "status": transition(license.status, Action.REVOKE),
-                "status_reason": "refunded",
-                "billing": billing,
-            }
-        ), [_entry(license, "revoked", reason="refunded")]
+        history = [_entry(license, "partially refunded", amount_refunded=refunded, customer=False)]
+        return license.model_copy(update={"billing": billing}), history
     outcome = note["outcome"]
     if outcome == "lost":
         if license.status is LicenseStatus.REVOKED:
             return None
-        billing = billing.model_copy(update={"payment_status": PaymentStatus.DISPUTED})
-        return license.model_copy(
-            update={
-                "status": transition(license.status, Action.REVOKE),
-                "status_reason": "dispute lost",
-                "billing": billing,
-            }
-        ), [_entry(license, "revoked", reason="dispute lost")]
-    if outcome == "created" or outcome in ("needs_response", "under_review", "warning_needs_response"):
+        return _paid_status(license, Action.REVOKE, "dispute lost", PaymentStatus.DISPUTED)
+    if outcome in ("created", "needs_response", "under_review", "warning_needs_response"):
         if license.status not in (LicenseStatus.ACTIVE, LicenseStatus.EXPIRED):
             return None
-        billing = billing.model_copy(update={"payment_status": PaymentStatus.DISPUTED})
-        return license.model_copy(
-            update={
-                "status": transition(license.status, Action.SUSPEND),
-                "status_reason": "payment disputed",
-                "billing": billing,
-            }
-        ), [_entry(license, "suspended", reason="payment disputed")]
-    # won (or closed in the vendor's favour): the pause ends
+        return _paid_status(license, Action.SUSPEND, "payment disputed", PaymentStatus.DISPUTED)
+    # won (or closed in the vendor's favour): the pause the dispute caused ends
     if license.status is not LicenseStatus.SUSPENDED or license.status_reason != "payment disputed":
         return None
-    billing = billing.model_copy(update={"payment_status": PaymentStatus.PAID})
-    return license.model_copy(
-        update={
-            "status": transition(license.status, Action.REINSTATE),
-            "status_reason": None,
-            "billing": billing,
-        }
-    ), [_entry(license, "reinstated", reason="dispute won")]
+    return _paid_status(license, Action.REINSTATE, None, PaymentStatus.PAID, history_reason="dispute won")
+
+
+def _paid_status(
+    license: License,
+    action: Action,
+    reason: str | None,
+    payment_status: PaymentStatus,
+    *,
+    history_reason: str | None = None,
+    **billing_changes: Any,
+) -> tuple[License, list[HistoryEntry]]:
+    """A status change caused by the payment, with the billing details that go with it."""
+    status = transition(license.status, action)
+    billing = license.billing.model_copy(update={"payment_status": payment_status, **billing_changes})
+    changed = license.model_copy(update={"status": status, "status_reason": reason, "billing": billing})
+    done = {LicenseStatus.REVOKED: "revoked", LicenseStatus.SUSPENDED: "suspended"}.get(status, "reinstated")
+    return changed, [_entry(license, done, reason=history_reason or reason)]
 
 
 def _with_invoice(
