@@ -6,9 +6,10 @@ deploy, which for the table and the bucket means a new, empty one. Change them d
 
 from __future__ import annotations
 
+from licensing import catalogue
 from licensing.settings import Settings
 
-STACK_NAME = "LicensingStack"
+STACK_NAME = catalogue.STACK_NAME
 
 # Context keys (cdk.json or `cdk deploy -c KEY=VALUE`).
 CONTEXT_SENDER_EMAIL = "licensing:senderEmail"
@@ -41,7 +42,7 @@ HTTP_API = "HttpApi"
 HTTP_API_NAME = "licensing"
 DEFAULT_STAGE = "DefaultStage"
 ACCESS_LOGS = "AccessLogs"
-API_URL_OUTPUT = "ApiUrl"
+API_URL_OUTPUT = catalogue.OUTPUT_API_URL
 
 # Inside Functions; each catalogue function adds "<Name>Function", "<Name>Role", "<Name>Logs"
 # and, when scheduled, "<Name>Schedule" and "<Name>ScheduleRole".

@@ -71,3 +71,14 @@ class LicensingStack(Stack):
         )
         api.add_routes(config.functions, functions.functions)
         CfnOutput(self, constants.API_URL_OUTPUT, value=api.url, description="The API's base URL.")
+        # The staff CLI finds the resources of the stack through these outputs.
+        CfnOutput(self, catalogue.OUTPUT_TABLE, value=storage.table.table_name, description="The table.")
+        CfnOutput(
+            self,
+            catalogue.OUTPUT_RELEASE_BUCKET,
+            value=storage.release_bucket.bucket_name,
+            description="The release files.",
+        )
+        CfnOutput(
+            self, catalogue.OUTPUT_EVENT_BUS, value=messaging.bus.event_bus_name, description="The bus."
+        )

@@ -11,7 +11,7 @@ import pytest
 from infra import constants
 from infra.functions import LayerAssets
 from infra.stack import LicensingConfig
-from tests.infra.conftest import EXAMPLE_STACK_NAME, Synthesis
+from tests.infra.conftest import EXAMPLE_STACK_NAME, Deployment, Synthesis
 
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 
@@ -45,3 +45,14 @@ def test_the_sender_must_be_an_email_address(address: str, tmp_path: Path) -> No
             source_root=tmp_path,
             layers=LayerAssets(licensing=tmp_path, dependencies=tmp_path),
         )
+
+
+def test_the_staff_cli_finds_the_resources_through_outputs(stack: Deployment) -> None:
+    from licensing import catalogue
+
+    outputs = stack.json["Outputs"]
+    table = stack.logical_id(constants.STORAGE, "AWS::DynamoDB::GlobalTable")
+    bus = stack.logical_id(constants.MESSAGING, "AWS::Events::EventBus")
+    assert outputs[catalogue.OUTPUT_TABLE]["Value"] == {"Ref": table}
+    assert outputs[catalogue.OUTPUT_EVENT_BUS]["Value"] == {"Ref": bus}
+    assert catalogue.OUTPUT_RELEASE_BUCKET in outputs and catalogue.OUTPUT_API_URL in outputs

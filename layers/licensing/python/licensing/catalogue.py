@@ -54,6 +54,13 @@ class Function:
 
 EVENT_SOURCE = "licensing"
 
+# The deployed stack and the outputs through which the staff CLI finds its resources.
+STACK_NAME = "LicensingStack"
+OUTPUT_TABLE = "TableName"
+OUTPUT_RELEASE_BUCKET = "ReleaseBucketName"
+OUTPUT_EVENT_BUS = "EventBusName"
+OUTPUT_API_URL = "ApiUrl"
+
 NOTIFICATIONS = Queue(
     name="notifications",
     detail_types=(

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import click
+
+from .errors import LicensingError
 
 
 @dataclass
@@ -14,6 +20,92 @@ class CliContext:
     local: bool
     as_json: bool
     aws_port: int
+    connected: bool = False
+
+    def connect(self) -> None:
+        """Point the adapters at the resources: the local system's, or the deployed stack's."""
+        if self.connected:
+            return
+        if not self.local:
+            os.environ.update(_stack_environment())
+        from .adapters.aws import reset_clients
+        from .settings import reset_settings
+
+        reset_clients()
+        reset_settings()
+        self.connected = True
+
+    def store(self) -> Any:
+        from .adapters.dynamo import DynamoStore
+        from .settings import get_settings
+
+        self.connect()
+        return DynamoStore(get_settings().table_name)
+
+    def events(self) -> Any:
+        from .adapters.events import EventBridgePublisher
+        from .settings import get_settings
+
+        self.connect()
+        return EventBridgePublisher(get_settings().event_bus_name)
+
+
+def _stack_environment() -> dict[str, str]:
+    """The resource names of the deployed stack, from its outputs (current AWS credentials)."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from . import catalogue
+
+    try:
+        stacks = boto3.client("cloudformation").describe_stacks(StackName=catalogue.STACK_NAME)["Stacks"]
+    except (BotoCoreError, ClientError) as error:
+        raise click.ClickException(
+            f"cannot read the stack {catalogue.STACK_NAME} with the current AWS credentials ({error}); "
+            "use --local for the local system"
+        ) from None
+    outputs = {output["OutputKey"]: output["OutputValue"] for output in stacks[0].get("Outputs", [])}
+    return {
+        "LICENSING_TABLE": outputs[catalogue.OUTPUT_TABLE],
+        "RELEASE_BUCKET": outputs[catalogue.OUTPUT_RELEASE_BUCKET],
+        "EVENT_BUS_NAME": outputs[catalogue.OUTPUT_EVENT_BUS],
+        "PUBLIC_BASE_URL": outputs[catalogue.OUTPUT_API_URL].rstrip("/"),
+    }
+
+
+@contextmanager
+def domain_errors() -> Iterator[None]:
+    """Domain errors as one clear line on stderr and a non-zero exit."""
+    try:
+        yield
+    except LicensingError as error:
+        raise click.ClickException(error.message) from None
+
+
+def emit(
+    obj: CliContext, rows: Sequence[dict[str, Any]], columns: Sequence[str], *, single: bool = False
+) -> None:
+    """Rows as JSON (`--json`) or as a readable table."""
+    if obj.as_json:
+        click.echo(json.dumps(rows[0] if single and rows else list(rows), indent=2, default=str))
+        return
+    if single and rows:
+        width = max(len(column) for column in columns)
+        for column in columns:
+            click.echo(f"{column:<{width}}  {_cell(rows[0].get(column))}")
+        return
+    widths = {c: max([len(c), *(len(_cell(row.get(c))) for row in rows)]) for c in columns}
+    click.echo("  ".join(f"{c:<{widths[c]}}" for c in columns).rstrip())
+    for row in rows:
+        click.echo("  ".join(f"{_cell(row.get(c)):<{widths[c]}}" for c in columns).rstrip())
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value) or "-"
+    return str(value)
 
 
 @click.group()
@@ -104,3 +196,274 @@ def dev_purchase(
         click.echo(f"{event['type']} for {product} x{quantity} ({session_id}): HTTP {status} {text}")
     if status >= 400:
         sys.exit(1)
+
+
+# -- products --------------------------------------------------------------------------------------
+
+
+@main.group()
+def products() -> None:
+    """The catalogue."""
+
+
+@products.command("list")
+@click.pass_obj
+def products_list(obj: CliContext) -> None:
+    """Every product."""
+    with domain_errors():
+        rows = [_product_row(product) for product in obj.store().list_products()]
+    emit(obj, rows, ["slug", "name", "kind", "term_months", "max_sites", "grace_days", "stripe_price_ids"])
+
+
+@products.command("show")
+@click.argument("slug")
+@click.pass_obj
+def products_show(obj: CliContext, slug: str) -> None:
+    """A product and its releases, newest first."""
+    with domain_errors():
+        store = obj.store()
+        product = store.require_product(slug)
+        row = _product_row(product) | {"releases": [release.version for release in store.list_releases(slug)]}
+    columns = [
+        "slug",
+        "name",
+        "kind",
+        "owner_account_id",
+        "term_months",
+        "max_sites",
+        "grace_days",
+        "trial_days",
+        "stripe_price_ids",
+        "development_hosts",
+        "releases",
+    ]
+    emit(obj, [row], columns, single=True)
+
+
+def _product_row(product: Any) -> dict[str, Any]:
+    return product.model_dump(mode="json")
+
+
+# -- accounts --------------------------------------------------------------------------------------
+
+
+@main.group()
+def accounts() -> None:
+    """Customers: organisations and people, with their contacts."""
+
+
+@accounts.command("list")
+@click.pass_obj
+def accounts_list(obj: CliContext) -> None:
+    """Every account, by name."""
+    with domain_errors():
+        store = obj.store()
+        rows = [
+            account.model_dump(mode="json") | {"contacts": store.contact_emails(account.id)}
+            for account in store.list_accounts()
+        ]
+    emit(obj, rows, ["id", "name", "kind", "contacts"])
+
+
+@accounts.command("create")
+@click.option("--name", required=True, help="The organisation's or person's name.")
+@click.option("--email", "emails", multiple=True, help="A contact's email (repeatable).")
+@click.option("--person", is_flag=True, help="A person rather than an organisation.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def accounts_create(obj: CliContext, name: str, emails: tuple[str, ...], person: bool, yes: bool) -> None:
+    """A new account, with its contacts."""
+    from .ids import new_id
+    from .models import Account, Contact
+
+    with domain_errors():
+        try:
+            account = Account(id=new_id("acc"), name=name, kind="person" if person else "organisation")
+            contacts = [Contact(email=email).email for email in emails]
+        except ValueError as error:
+            raise click.ClickException(_first_error(error)) from None
+        if not yes:
+            click.confirm(f"Create the account {name!r} with {len(contacts)} contact(s)?", abort=True)
+        store = obj.store()
+        store.create_account(account)
+        for email in contacts:
+            store.add_contact(account.id, email)
+    emit(
+        obj,
+        [account.model_dump(mode="json") | {"contacts": contacts}],
+        ["id", "name", "kind", "contacts"],
+        single=True,
+    )
+
+
+def _first_error(error: ValueError) -> str:
+    errors = getattr(error, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        return f"{'.'.join(str(part) for part in first.get('loc', ()))}: {first.get('msg')}"
+    return str(error)
+
+
+def find_account(store: Any, name_or_id: str) -> Any:
+    """An account by id, or by its exact name (case-insensitive)."""
+    if name_or_id.startswith("acc_"):
+        account = store.get_account(name_or_id)
+        if account is None:
+            raise click.ClickException(f"no account {name_or_id}")
+        return account
+    matches = [a for a in store.list_accounts() if a.name.casefold() == name_or_id.casefold()]
+    if not matches:
+        raise click.ClickException(f"no account named {name_or_id!r}")
+    if len(matches) > 1:
+        raise click.ClickException(f"{len(matches)} accounts are named {name_or_id!r}: name one by id")
+    return matches[0]
+
+
+# -- licenses --------------------------------------------------------------------------------------
+
+
+@main.group()
+def licenses() -> None:
+    """Licenses: issue, look up."""
+
+
+LICENSE_COLUMNS = [
+    "id",
+    "key",
+    "name",
+    "product",
+    "type",
+    "status",
+    "starts_on",
+    "ends_on",
+    "account_id",
+    "max_sites",
+    "sites",
+    "payment_status",
+    "payment_method",
+    "invoice_url",
+]
+
+
+def license_row(license: Any) -> dict[str, Any]:
+    return {
+        "id": license.id,
+        "key": license.display_key,
+        "name": license.name,
+        "product": license.product,
+        "type": license.type.value,
+        "status": license.status.value,
+        "starts_on": license.starts_on.isoformat(),
+        "ends_on": license.ends_on.isoformat(),
+        "account_id": license.account_id,
+        "max_sites": license.max_sites,
+        "sites": sorted(license.sites),
+        "payment_status": license.billing.payment_status.value,
+        "payment_method": license.billing.method,
+        "invoice_url": license.billing.invoice_url,
+    }
+
+
+def find_license(store: Any, key_or_id: str) -> Any:
+    """A license by id (`lic_...`) or by key (any case, spaces and dashes)."""
+    from .keys import license_id_for_key, lookup_key
+
+    if key_or_id.startswith("lic_"):
+        license_id: str | None = key_or_id
+    else:
+        key = lookup_key(key_or_id)
+        license_id = license_id_for_key(key) if key else None
+    license = store.get_license(license_id) if license_id else None
+    if license is None:
+        raise click.ClickException(f"no license {key_or_id}")
+    return license
+
+
+@licenses.command("show")
+@click.argument("license_ref", metavar="KEY_OR_ID")
+@click.pass_obj
+def licenses_show(obj: CliContext, license_ref: str) -> None:
+    """A license, with its history."""
+    with domain_errors():
+        store = obj.store()
+        license = find_license(store, license_ref)
+        history = [
+            f"{entry.at:%Y-%m-%d %H:%M} {entry.action} by {entry.actor}"
+            for entry in store.license_history(license.id)
+        ]
+    emit(obj, [license_row(license) | {"history": history}], [*LICENSE_COLUMNS, "history"], single=True)
+
+
+@licenses.command("issue")
+@click.option("--account", "account_ref", required=True, help="Account name or id.")
+@click.option("--product", "product_slug", required=True, help="Product slug.")
+@click.option(
+    "--type",
+    "license_type",
+    type=click.Choice(["commercial", "trial", "custom"]),
+    default=None,
+    help="Default: custom for a custom product, else commercial.",
+)
+@click.option(
+    "--months", type=click.IntRange(1, 120), default=None, help="Term in months (default: the product's)."
+)
+@click.option("--ends", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="End date, YYYY-MM-DD.")
+@click.option(
+    "--sites", type=click.IntRange(0, 10_000), default=None, help="Site limit (default: the product's)."
+)
+@click.option(
+    "--payment-method",
+    type=click.Choice(["bank_transfer", "invoice", "stripe", "free"]),
+    default="invoice",
+    show_default=True,
+)
+@click.option("--invoice-url", default=None, help="Link to the invoice.")
+@click.option("--payment-status", type=click.Choice(["paid", "pending"]), default="paid", show_default=True)
+@click.option("--by", "staff", default=None, help="The staff member, for the license history.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def licenses_issue(
+    obj: CliContext,
+    account_ref: str,
+    product_slug: str,
+    license_type: str | None,
+    months: int | None,
+    ends: Any,
+    sites: int | None,
+    payment_method: str,
+    invoice_url: str | None,
+    payment_status: str,
+    staff: str | None,
+    yes: bool,
+) -> None:
+    """Issue a license for an email sale or a custom deal; the customer is emailed the key."""
+    from .models import Billing, LicenseType, PaymentStatus
+    from .services.issuing import issue_licenses
+
+    if months is not None and ends is not None:
+        raise click.UsageError("give --months or --ends, not both")
+    with domain_errors():
+        store = obj.store()
+        product = store.require_product(product_slug)
+        account = find_account(store, account_ref)
+        kind = LicenseType(license_type or ("custom" if product.custom else "commercial"))
+        if not yes:
+            click.confirm(f"Issue a {kind.value} license of {product.name} to {account.name}?", abort=True)
+        billing = Billing(
+            method=payment_method,
+            invoice_url=invoice_url,
+            payment_status=PaymentStatus.FREE if payment_method == "free" else PaymentStatus(payment_status),
+        )
+        (license,) = issue_licenses(
+            store,
+            obj.events(),
+            product=product,
+            account=account,
+            actor=f"staff:{staff or os.environ.get('USER') or 'unknown'}",
+            license_type=kind,
+            months=months,
+            ends_on=ends.date() if ends else None,
+            max_sites=sites,
+            billing=billing,
+        )
+    emit(obj, [license_row(license)], LICENSE_COLUMNS, single=True)
