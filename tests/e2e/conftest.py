@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -52,9 +53,12 @@ def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSyst
         process.kill()
         pytest.fail(f"licensing dev did not start in 60 s:\n{log.read_text()}")
     yield LocalSystem(url=url, aws_port=aws_port, log=log)
-    process.send_signal(2)  # Ctrl-C, as a developer stops it
+    process.send_signal(signal.SIGINT)  # Ctrl-C, as a developer stops it
     try:
-        process.wait(timeout=20)
+        code = process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
         raise
+    # A clean shutdown: exit 0, said so, and no traceback.
+    output = log.read_text()
+    assert code == 0 and "Stopped." in output and "Traceback" not in output, output
