@@ -163,12 +163,33 @@ def test_read_rights_do_not_write_and_write_rights_do_not_read(deployment: Deplo
             assert bool(brought) == (right in spec.rights), (spec.name, right, brought)
 
 
-def test_license_api_cannot_put_events_send_mail_or_read_stripe_secrets(stack: Deployment) -> None:
+def test_license_api_has_only_what_the_health_check_uses(stack: Deployment) -> None:
     statements = stack.statements_of("license_api")
     every_action = {action for statement in statements for action in Deployment.actions(statement)}
     assert "events:PutEvents" not in every_action
     assert not {action for action in every_action if action.startswith("ses:")}
-    assert _services(statements) == {"logs", "dynamodb", "s3", "secretsmanager"}
+    assert _services(statements) == {"logs"}
+
+
+def test_the_webhook_writes_licenses_puts_events_and_reads_only_the_stripe_secrets(stack: Deployment) -> None:
+    statements = stack.statements_of("stripe_webhook")
+    every_action = {action for statement in statements for action in Deployment.actions(statement)}
+    # Transactions need no action of their own: each Put, Update or ConditionCheck in them is checked.
+    assert {
+        "events:PutEvents",
+        "dynamodb:PutItem",
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:Query",
+    } <= every_action
+    assert _services(statements) == {"logs", "dynamodb", "events", "secretsmanager"}
+    assert not {action for action in every_action if action.startswith(("ses:", "s3:"))}
+
+
+def test_the_notifier_sends_mail_and_consumes_its_queue(stack: Deployment) -> None:
+    statements = stack.statements_of("notifier")
+    every_action = {action for statement in statements for action in Deployment.actions(statement)}
+    assert {"ses:SendRawEmail", "sqs:ReceiveMessage", "sqs:DeleteMessage"} <= every_action
+    assert "events:PutEvents" not in every_action and "secretsmanager:GetSecretValue" not in every_action
 
 
 def test_no_statement_allows_every_action_or_every_resource(deployment: Deployment) -> None:
