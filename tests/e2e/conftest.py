@@ -60,5 +60,5 @@ def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSyst
         process.kill()
         raise
     # A clean shutdown: exit 0, said so, and no traceback.
-    output = log.read_text()
-    assert code == 0 and "Stopped." in output and "Traceback" not in output, output
+    printed = log.read_text()
+    assert code == 0 and "Stopped." in printed and "Traceback" not in printed, printed

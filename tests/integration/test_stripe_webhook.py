@@ -53,7 +53,7 @@ class Shop:
 
     def queued(self) -> list[dict[str, Any]]:
         sqs = boto3.client("sqs")
-        found = []
+        found: list[dict[str, Any]] = []
         while True:
             answer = sqs.receive_message(QueueUrl=self.aws["queues"]["notifications"], MaxNumberOfMessages=10)
             messages = answer.get("Messages", [])
