@@ -47,6 +47,14 @@ class UnknownProduct(LicensingError):
     status = 500
 
 
+class UnissuableSale(LicensingError):
+    """A paid sale that cannot be issued automatically (e.g. too many licenses at once): Stripe
+    keeps retrying and staff see the error in the logs, so that the sale is never dropped."""
+
+    code = "SALE_NOT_ISSUABLE"
+    status = 500
+
+
 class TransientError(LicensingError):
     """Storage throttled or unavailable: the caller should retry."""
 

@@ -162,6 +162,7 @@ class License(_Model):
     type: LicenseType = LicenseType.COMMERCIAL
     status: LicenseStatus = LicenseStatus.ACTIVE
     status_reason: str | None = None
+    status_cause: str | None = None  # what set the status (e.g. a refund), so it is announced once
     account_id: str
     starts_on: date
     ends_on: date

@@ -50,8 +50,15 @@ def error_code(error: ClientError) -> str:
 def translate(error: ClientError, what: str) -> Exception:
     """A boto3 error as a domain error: transient ones ask for a retry, conflicts say so."""
     code = error_code(error)
-    if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):
+    if code == "ConditionalCheckFailedException":
         return Conflict(f"{what}: the item changed or already exists")
+    if code == "TransactionCanceledException":
+        # Cancelled by a failed condition (a real conflict), or by throttling or a concurrent
+        # transaction on the same items (try again): only the reasons tell which.
+        reasons = {str(reason.get("Code")) for reason in error.response.get("CancellationReasons", [])}
+        if "ConditionalCheckFailed" in reasons:
+            return Conflict(f"{what}: the item changed or already exists")
+        return TransientError(f"{what}: the write raced or was throttled; retry")
     if code in TRANSIENT_CODES or error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
         return TransientError(f"{what}: storage is temporarily unavailable")
     return error

@@ -12,7 +12,7 @@ Key patterns (pk / sk):
 - ``LICENSE#<id>`` / ``LICENSE``              the license (id derived from the key: validation is one
   GetItem); gsi1 ``ACCOUNT#<id>`` lists an account's licenses; sparse ``active``, ``ends``, ``lapse``
 - ``LICENSE#<id>`` / ``HISTORY#<at>#<n>``     its history
-- ``REF#<stripe id>`` / ``LICENSE#<id>``      Stripe session, payment, subscription, invoice -> licenses
+- ``REF#<stripe id>`` / ``REF``               Stripe session, payment, subscription, invoice -> licenses
 - ``CLAIM#<key>`` / ``CLAIM``                 once-only markers (with TTL), e.g. mails sent
 - ``TOKEN#<sha256>`` / ``TOKEN``              sign-in tokens, stored hashed, with TTL
 """
@@ -53,7 +53,9 @@ def _plain(value: Any) -> Any:
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):
         return {key: _plain(inner) for key, inner in value.items()}
-    if isinstance(value, list | set):
+    if isinstance(value, set):
+        return sorted(_plain(inner) for inner in value)
+    if isinstance(value, list):
         return [_plain(inner) for inner in value]
     return value
 
@@ -271,6 +273,29 @@ class DynamoStore:
             )
         self._transact(operations, "create account")
 
+    def link_customer(self, account: Account, stripe_customer_id: str) -> Account:
+        """Map a Stripe customer to an existing account (kept if the customer is mapped already)."""
+        linked = account.model_copy(update={"stripe_customer_id": stripe_customer_id})
+        try:
+            self._transact(
+                [
+                    self._put(self._account_item(linked), "attribute_exists(pk)"),
+                    self._put(
+                        {
+                            "pk": f"CUSTOMER#{stripe_customer_id}",
+                            "sk": "CUSTOMER",
+                            "item_type": "customer",
+                            "account_id": account.id,
+                        },
+                        "attribute_not_exists(pk)",
+                    ),
+                ],
+                "link Stripe customer",
+            )
+        except Conflict:
+            return account
+        return linked
+
     def save_account(self, account: Account) -> None:
         try:
             self.dynamodb.put_item(
@@ -297,29 +322,49 @@ class DynamoStore:
         return Contact.model_validate(_data(item)) if item else None
 
     def add_contact(self, account_id: str, email: str, name: str = "") -> Contact:
-        """Make `email` a contact of the account (idempotent); returns the contact."""
-        contact = self.get_contact(email) or Contact(email=email, name=name)
-        if account_id not in contact.account_ids:
-            contact.account_ids.append(account_id)
-        if name and not contact.name:
-            contact.name = name
-        self._transact(
-            [
-                self._put(
-                    {"pk": f"CONTACT#{contact.email}", "sk": "CONTACT", "item_type": "contact"}
-                    | contact.model_dump(mode="json")
-                ),
-                self._put(
-                    {
-                        "pk": f"ACCOUNT#{account_id}",
-                        "sk": f"CONTACT#{contact.email}",
-                        "item_type": "membership",
-                        "email": contact.email,
-                    }
-                ),
-            ],
-            "add contact",
+        """Make `email` a contact of the account (idempotent, safe under concurrency: the account
+        is added to the contact's set in place); returns the contact."""
+        email = Contact(email=email).email
+        existing = self.get_contact(email)
+        names = {"#name": "name"}
+        assignments = [
+            "item_type = :type",
+            "email = :email",
+            "created_at = if_not_exists(created_at, :now)",
+            "release_mail_opt_out = if_not_exists(release_mail_opt_out, :none)",
+            "#name = :name"
+            if name and not (existing and existing.name)
+            else "#name = if_not_exists(#name, :name)",
+        ]
+        values = {
+            ":type": "contact",
+            ":email": email,
+            ":now": utc_now().isoformat(),
+            ":none": [],
+            ":name": name,
+            ":accounts": {account_id},
+        }
+        update = {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": _serialize({"pk": f"CONTACT#{email}", "sk": "CONTACT"}),
+                "UpdateExpression": f"SET {', '.join(assignments)} ADD account_ids :accounts",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": _serialize(values),
+            }
+        }
+        membership = self._put(
+            {
+                "pk": f"ACCOUNT#{account_id}",
+                "sk": f"CONTACT#{email}",
+                "item_type": "membership",
+                "email": email,
+            }
         )
+        self._transact([update, membership], "add contact")
+        contact = self.get_contact(email)
+        if contact is None:
+            raise NotFound("the contact vanished while it was added")
         return contact
 
     def contact_emails(self, account_id: str) -> list[str]:
@@ -345,7 +390,8 @@ class DynamoStore:
         """
         operations = [self._put(license_item(license), "attribute_not_exists(pk)") for license in licenses]
         operations += [self._put(_history_item(entry)) for entry in history]
-        operations += [self._ref_put(ref, license.id) for ref in refs for license in licenses]
+        # One item per reference, whatever the quantity: a sale stays within a transaction's limit.
+        operations += [self._ref_add(ref, [license.id for license in licenses]) for ref in refs]
         if guard:
             detail = {"license_ids": [license.id for license in licenses]}
             operations.append(self._put(self._claim_item(guard, None, detail), "attribute_not_exists(pk)"))
@@ -357,10 +403,15 @@ class DynamoStore:
         """Write one new license; raises Conflict when its id (that is, its key) already exists."""
         self.create_licenses([license], history, refs)
 
-    def _ref_put(self, ref: str, license_id: str) -> dict[str, Any]:
-        return self._put(
-            {"pk": f"REF#{ref}", "sk": f"LICENSE#{license_id}", "item_type": "ref", "license_id": license_id}
-        )
+    def _ref_add(self, ref: str, license_ids: list[str]) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": _serialize({"pk": f"REF#{ref}", "sk": "REF"}),
+                "UpdateExpression": "SET item_type = :type ADD license_ids :ids",
+                "ExpressionAttributeValues": _serialize({":type": "ref", ":ids": set(license_ids)}),
+            }
+        }
 
     def save_license(
         self,
@@ -388,7 +439,7 @@ class DynamoStore:
             }
         }
         operations = [condition] + [self._put(_history_item(entry)) for entry in history]
-        operations += [self._ref_put(ref, license.id) for ref in refs]
+        operations += [self._ref_add(ref, [license.id]) for ref in refs]
         if guard:
             operations.append(
                 self._put(
@@ -432,11 +483,13 @@ class DynamoStore:
             yield License.model_validate(_data(item))
 
     def license_ids_for_ref(self, ref: str) -> list[str]:
-        """Licenses bought with a Stripe checkout session, payment, subscription or invoice."""
-        return [str(item["license_id"]) for item in self._query_key(f"REF#{ref}", sk_prefix="LICENSE#")]
+        """Licenses bought with a Stripe checkout session, payment, subscription or invoice (one
+        consistent read)."""
+        item = self._get(f"REF#{ref}", "REF")
+        return sorted(item.get("license_ids", [])) if item else []
 
     def add_refs(self, license_id: str, refs: Iterable[str]) -> None:
-        operations = [self._ref_put(ref, license_id) for ref in refs]
+        operations = [self._ref_add(ref, [license_id]) for ref in refs]
         if operations:
             self._transact(operations, "link Stripe references")
 

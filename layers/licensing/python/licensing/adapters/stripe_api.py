@@ -120,11 +120,14 @@ class StripeApi:
             )
         return items
 
-    def invoice_url(self, invoice_id: str) -> str | None:
+    def invoice(self, invoice_id: str) -> dict[str, Any] | None:
         if not self.enabled:
-            logger.info("no Stripe API key: invoice link not read")
+            logger.info("no Stripe API key: invoice not read")
             return None
-        invoice = self._call("invoice", lambda: self._stripe().v1.invoices.retrieve(invoice_id))
+        return self._call("invoice", lambda: self._stripe().v1.invoices.retrieve(invoice_id))
+
+    def invoice_url(self, invoice_id: str) -> str | None:
+        invoice = self.invoice(invoice_id)
         return invoice.get("hosted_invoice_url") if invoice else None
 
     def receipt_url(self, payment_intent_id: str) -> str | None:

@@ -70,6 +70,7 @@ def issue_licenses(
     keys: list[str] | None = None,
     name: str | None = None,
     guard: str | None = None,
+    auto_renews: bool = False,
     event_detail: dict[str, object] | None = None,
 ) -> list[License]:
     """Issue `quantity` licenses of a product to an account and announce them in one event.
@@ -114,6 +115,7 @@ def issue_licenses(
                     grace_days=product.grace_days,
                     development_hosts=list(product.development_hosts),
                     custom=product.custom,
+                    auto_renews=auto_renews,
                 )
             )
         history = [

@@ -22,7 +22,7 @@ from aws_lambda_powertools import Logger
 
 from ..adapters.stripe_api import LineItem
 from ..dates import add_months
-from ..errors import Conflict, NotFound, TransientError, TransitionRefused, UnknownProduct
+from ..errors import Conflict, NotFound, TransientError, TransitionRefused, UnissuableSale, UnknownProduct
 from ..lifecycle import Action, transition
 from ..models import (
     Account,
@@ -35,7 +35,7 @@ from ..models import (
     PaymentStatus,
     Product,
 )
-from .issuing import issue_licenses, issued_event
+from .issuing import MAX_QUANTITY, issue_licenses, issued_event
 
 logger = Logger(service="licensing")
 
@@ -47,6 +47,7 @@ _SAVE_ATTEMPTS = 4
 
 class StripeReader(Protocol):
     def line_items(self, session_id: str) -> list[LineItem] | None: ...
+    def invoice(self, invoice_id: str) -> dict[str, Any] | None: ...
     def invoice_url(self, invoice_id: str) -> str | None: ...
     def receipt_url(self, payment_intent_id: str) -> str | None: ...
 
@@ -114,7 +115,7 @@ class Purchases:
     def _revoke_pending(self, license: License) -> tuple[License, list[HistoryEntry]] | None:
         if license.status is not LicenseStatus.PENDING:
             return None
-        return _paid_status(license, Action.REVOKE, "payment failed", PaymentStatus.FAILED)
+        return _paid_status(license, Action.REVOKE, "payment failed", PaymentStatus.FAILED, "payment failed")
 
     def _checkout(self, session: dict[str, Any], *, paid: bool) -> None:
         metadata = session.get("metadata") or {}
@@ -134,11 +135,24 @@ class Purchases:
         if paid:
             for license_id in existing:
                 self._change(license_id, lambda lic: self._confirm_payment(lic, session))
+        # On every delivery, not only the first: a retry after a crash must still apply a refund or
+        # dispute that came before the purchase (applying a note twice changes nothing).
+        payment = _id(session.get("payment_intent"))
+        if payment:
+            self._apply_early_notes(existing, payment)
         self._announce_licenses(existing)
 
     def _issue(self, session: dict[str, Any], *, paid: bool) -> list[str]:
         session_id = str(session["id"])
         product, quantity, trial = self._product_of(session)
+        if quantity > MAX_QUANTITY:
+            logger.error(
+                "sale too large to issue automatically", extra={"session": session_id, "quantity": quantity}
+            )
+            raise UnissuableSale(
+                f"A checkout of {quantity} licenses exceeds the {MAX_QUANTITY} issued automatically; "
+                "staff must issue it with the CLI."
+            )
         account = self._account_for(session)
         billing = self._billing_of(session, paid=paid)
         refs = [
@@ -151,6 +165,7 @@ class Purchases:
             )
             if ref
         ]
+        subscription = _id(session.get("subscription"))
         try:
             licenses = issue_licenses(
                 self.store,
@@ -162,25 +177,30 @@ class Purchases:
                 license_type=LicenseType.TRIAL if trial else LicenseType.COMMERCIAL,
                 status=LicenseStatus.ACTIVE if paid else LicenseStatus.PENDING,
                 starts_on=self.today(),
+                ends_on=self._subscription_period_end(session) if subscription else None,
                 billing=billing,
                 refs=refs,
                 guard=f"checkout:{session_id}",
+                auto_renews=subscription is not None,
             )
         except Conflict:
             # Another delivery of this sale won the race: its licenses are the ones.
-            claim = self.store.get_claim(f"checkout:{session_id}") or {}
-            return [str(license_id) for license_id in claim.get("license_ids", [])]
+            claim = self.store.get_claim(f"checkout:{session_id}")
+            if not claim or not claim.get("license_ids"):
+                raise TransientError("the sale's licenses are being written; retry") from None
+            return [str(license_id) for license_id in claim["license_ids"]]
         ids = [license.id for license in licenses]
-        if session.get("subscription"):
-            for license_id in ids:
-                self._change(license_id, lambda lic: (lic.model_copy(update={"auto_renews": True}), []))
-        payment = _id(session.get("payment_intent"))
-        if payment:
-            self._apply_early_notes(ids, payment)
         logger.info(
             "licenses issued", extra={"session": session_id, "count": len(ids), "product": product.slug}
         )
         return ids
+
+    def _subscription_period_end(self, session: dict[str, Any]) -> date | None:
+        """The end of the first period a subscription checkout paid for (its trial, or its first
+        month or year), from the first invoice; None (the product's term) when it cannot be read."""
+        invoice_id = _id(session.get("invoice"))
+        invoice = self.stripe.invoice(invoice_id) if invoice_id else None
+        return _period_end(invoice) if invoice else None
 
     def _confirm_payment(
         self, license: License, session: dict[str, Any]
@@ -242,6 +262,9 @@ class Purchases:
         account = self.store.get_account(account_id) if account_id else None
         if account is None:
             account = self._create_account(session, customer, email)
+        elif customer and account.stripe_customer_id is None:
+            # Found by email: remember the customer, so that its next purchase finds the account.
+            account = self.store.link_customer(account, customer)
         if email:
             self.store.add_contact(account.id, email, str(details.get("name") or ""))
         return account
@@ -427,8 +450,9 @@ class Purchases:
         url = invoice.get("hosted_invoice_url")
         subscription = _subscription_of(invoice)
         reason = invoice.get("billing_reason")
+        payments = _invoice_payments(invoice)
         if subscription and reason == "subscription_cycle":
-            period_end = _period_end(invoice, subscription)
+            period_end = _period_end(invoice)
             for license_id in self.store.license_ids_for_ref(subscription):
                 self._renew(
                     license_id,
@@ -440,9 +464,11 @@ class Purchases:
                         "amount_total": invoice.get("amount_paid"),
                         "currency": invoice.get("currency"),
                     },
-                    refs=[invoice_id],
+                    refs=[invoice_id, *payments],
                     until=period_end,
                 )
+            for payment in payments:
+                self._apply_early_notes(self.store.license_ids_for_ref(subscription), payment)
             return
         ids = self.store.license_ids_for_ref(subscription) if subscription else []
         ids = ids or self.store.license_ids_for_ref(invoice_id)
@@ -452,7 +478,11 @@ class Purchases:
                 self.store.remember(f"invoice-url:{invoice_id}", {"url": url}, ttl_days=NOTE_TTL_DAYS)
             return
         for license_id in ids:
+            # The payment behind the invoice is how its refunds and disputes find the license.
+            self.store.add_refs(license_id, [invoice_id, *payments])
             self._change(license_id, lambda lic: _with_invoice(lic, invoice_id, url))
+        for payment in payments:
+            self._apply_early_notes(ids, payment)
 
     def on_subscription_deleted(self, subscription: dict[str, Any]) -> None:
         for license_id in self.store.license_ids_for_ref(str(subscription["id"])):
@@ -472,13 +502,16 @@ class Purchases:
 
     def on_charge_refunded(self, charge: dict[str, Any]) -> None:
         payment = _id(charge.get("payment_intent")) or str(charge["id"])
+        refunded = int(charge.get("amount_refunded") or 0)
         note = {
             "kind": "refund",
-            "full": bool(charge.get("refunded"))
-            or (charge.get("amount_refunded") or 0) >= (charge.get("amount") or 0),
-            "amount_refunded": int(charge.get("amount_refunded") or 0),
-            "charge": str(charge["id"]),
+            "full": bool(charge.get("refunded")) or refunded >= int(charge.get("amount") or 0),
+            "amount_refunded": refunded,
+            "cause": f"refund:{charge['id']}",
         }
+        earlier = self.store.get_claim(f"early:{payment}:refund")
+        if earlier and (earlier["full"] or earlier["amount_refunded"] > refunded):
+            note = earlier  # `amount_refunded` is cumulative: an older event never undoes a newer one
         self._apply_or_remember(payment, "refund", note)
 
     def on_dispute_created(self, dispute: dict[str, Any]) -> None:
@@ -488,20 +521,27 @@ class Purchases:
         self._dispute(dispute, str(dispute.get("status")))
 
     def _dispute(self, dispute: dict[str, Any], outcome: str) -> None:
-        payment = _id(dispute.get("payment_intent")) or _id(dispute.get("charge")) or str(dispute["id"])
-        self._apply_or_remember(
-            payment, "dispute", {"kind": "dispute", "outcome": outcome, "dispute": dispute["id"]}
-        )
+        dispute_id = str(dispute["id"])
+        state = self.store.get_claim(f"dispute:{dispute_id}")
+        if outcome == "created" and state and state.get("outcome") != "created":
+            logger.info("dispute opened after it closed: already settled", extra={"dispute": dispute_id})
+            return
+        self.store.remember(f"dispute:{dispute_id}", {"outcome": outcome}, ttl_days=NOTE_TTL_DAYS)
+        payment = _id(dispute.get("payment_intent")) or _id(dispute.get("charge")) or dispute_id
+        note = {"kind": "dispute", "outcome": outcome, "cause": f"dispute:{dispute_id}:{outcome}"}
+        self._apply_or_remember(payment, "dispute", note)
 
     def _apply_or_remember(self, payment: str, kind: str, note: dict[str, Any]) -> None:
+        """Apply a refund or dispute to the licenses its payment bought. The note is written first
+        and the licenses read after (the purchase does the opposite), so that whichever comes
+        second sees the other: one arriving before its purchase is applied when the purchase lands."""
+        self.store.remember(f"early:{payment}:{kind}", note, ttl_days=NOTE_TTL_DAYS)
         ids = self.store.license_ids_for_ref(payment)
         if not ids:
-            # Before its purchase: remembered, and applied when the purchase lands.
-            self.store.remember(f"early:{payment}:{kind}", note, ttl_days=NOTE_TTL_DAYS)
-            logger.info("payment event before its purchase: remembered", extra={"kind": kind})
+            logger.warning("refund or dispute for a payment without license (yet)", extra={"kind": kind})
             return
         for license_id in ids:
-            self._change(license_id, lambda lic: _apply_note(lic, note))
+            self._change(license_id, partial(_apply_note, note=note))
             self._announce_status(license_id, note)
 
     def _apply_early_notes(self, ids: list[str], payment: str) -> None:
@@ -512,15 +552,11 @@ class Purchases:
                     self._change(license_id, partial(_apply_note, note=note))
 
     def _announce_status(self, license_id: str, note: dict[str, Any]) -> None:
+        """Tell the customer when this note is what changed the license's status (also on a retry,
+        so an announcement lost to a failure is made again; the notifier mails it once)."""
         license = self.store.get_license(license_id)
-        if license is None:
+        if license is None or license.status_cause != note["cause"]:
             return
-        wanted = {"refund": LicenseStatus.REVOKED, "dispute": None}[note["kind"]]
-        if note["kind"] == "refund" and not note["full"]:
-            return
-        if wanted is not None and license.status is not wanted:
-            return
-        cause = note.get("charge") or note.get("dispute")
         self._announce(
             "LicenseStatusChanged",
             {
@@ -529,7 +565,7 @@ class Purchases:
                 "product": license.product,
                 "status": license.status.value,
                 "reason": license.status_reason,
-                "dedupe_key": f"LicenseStatusChanged:{license.id}:{cause}:{note.get('outcome', 'refund')}",
+                "dedupe_key": f"LicenseStatusChanged:{license.id}:{note['cause']}",
             },
         )
 
@@ -559,16 +595,18 @@ class Purchases:
 
 
 def _apply_note(license: License, note: dict[str, Any]) -> tuple[License, list[HistoryEntry]] | None:
-    """A refund or dispute applied to a license; None when it changes nothing (a retry)."""
+    """A refund or dispute applied to a license; None when it changes nothing (a retry, or an
+    event older than what the license already reflects)."""
+    cause = note["cause"]
     if note["kind"] == "refund":
         refunded = note["amount_refunded"]
         if note["full"]:
             if license.status is LicenseStatus.REVOKED:
                 return None
             return _paid_status(
-                license, Action.REVOKE, "refunded", PaymentStatus.REFUNDED, amount_refunded=refunded
+                license, Action.REVOKE, "refunded", PaymentStatus.REFUNDED, cause, amount_refunded=refunded
             )
-        if license.billing.amount_refunded == refunded:
+        if refunded <= license.billing.amount_refunded:
             return None
         billing = license.billing.model_copy(
             update={"payment_status": PaymentStatus.PARTIALLY_REFUNDED, "amount_refunded": refunded}
@@ -579,15 +617,17 @@ def _apply_note(license: License, note: dict[str, Any]) -> tuple[License, list[H
     if outcome == "lost":
         if license.status is LicenseStatus.REVOKED:
             return None
-        return _paid_status(license, Action.REVOKE, "dispute lost", PaymentStatus.DISPUTED)
+        return _paid_status(license, Action.REVOKE, "dispute lost", PaymentStatus.DISPUTED, cause)
     if outcome in ("created", "needs_response", "under_review", "warning_needs_response"):
         if license.status not in (LicenseStatus.ACTIVE, LicenseStatus.EXPIRED):
             return None
-        return _paid_status(license, Action.SUSPEND, "payment disputed", PaymentStatus.DISPUTED)
+        return _paid_status(license, Action.SUSPEND, "payment disputed", PaymentStatus.DISPUTED, cause)
     # won (or closed in the vendor's favour): the pause the dispute caused ends
     if license.status is not LicenseStatus.SUSPENDED or license.status_reason != "payment disputed":
         return None
-    return _paid_status(license, Action.REINSTATE, None, PaymentStatus.PAID, history_reason="dispute won")
+    return _paid_status(
+        license, Action.REINSTATE, None, PaymentStatus.PAID, cause, history_reason="dispute won"
+    )
 
 
 def _paid_status(
@@ -595,6 +635,7 @@ def _paid_status(
     action: Action,
     reason: str | None,
     payment_status: PaymentStatus,
+    cause: str,
     *,
     history_reason: str | None = None,
     **billing_changes: Any,
@@ -602,7 +643,9 @@ def _paid_status(
     """A status change caused by the payment, with the billing details that go with it."""
     status = transition(license.status, action)
     billing = license.billing.model_copy(update={"payment_status": payment_status, **billing_changes})
-    changed = license.model_copy(update={"status": status, "status_reason": reason, "billing": billing})
+    changed = license.model_copy(
+        update={"status": status, "status_reason": reason, "status_cause": cause, "billing": billing}
+    )
     done = {LicenseStatus.REVOKED: "revoked", LicenseStatus.SUSPENDED: "suspended"}.get(status, "reinstated")
     return changed, [_entry(license, done, reason=history_reason or reason)]
 
@@ -640,6 +683,16 @@ def _id(value: Any) -> str | None:
     return str(value) if value else None
 
 
+def _invoice_payments(invoice: dict[str, Any]) -> list[str]:
+    """The payment intents (or charges) that paid an invoice: `invoice.payment_intent` and
+    `invoice.charge` before 2025 API versions, `invoice.payments` since."""
+    found = [_id(invoice.get("payment_intent")), _id(invoice.get("charge"))]
+    for entry in (invoice.get("payments") or {}).get("data", []):
+        payment = entry.get("payment") or {}
+        found += [_id(payment.get("payment_intent")), _id(payment.get("charge"))]
+    return list(dict.fromkeys(ref for ref in found if ref))
+
+
 def _subscription_of(invoice: dict[str, Any]) -> str | None:
     """The invoice's subscription: `invoice.subscription` before 2025 API versions,
     `invoice.parent.subscription_details.subscription` since."""
@@ -650,15 +703,14 @@ def _subscription_of(invoice: dict[str, Any]) -> str | None:
     return _id((parent.get("subscription_details") or {}).get("subscription"))
 
 
-def _period_end(invoice: dict[str, Any], subscription: str) -> date | None:
-    """The end of the period the invoice's subscription line pays for."""
-    ends = []
-    for line in (invoice.get("lines") or {}).get("data", []):
-        period = line.get("period") or {}
-        if period.get("end"):
-            ends.append(int(period["end"]))
-    if not ends and invoice.get("period_end"):
-        ends.append(int(invoice["period_end"]))
+def _period_end(invoice: dict[str, Any]) -> date | None:
+    """The end of the period the invoice's subscription lines pay for. Not the invoice's own
+    `period_end`: on a renewal invoice that is the end of the period before."""
+    ends = [
+        int(line["period"]["end"])
+        for line in (invoice.get("lines") or {}).get("data", [])
+        if (line.get("period") or {}).get("end")
+    ]
     return datetime.fromtimestamp(max(ends), UTC).date() if ends else None
 
 
