@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -559,3 +559,37 @@ def test_every_email_escapes_hostile_account_and_contact_names_in_html(
         assert "&lt;script&gt;alert(&#34;acme&#34;)&lt;/script&gt; &amp; Sons" in message["html"]
         assert '<script>alert("acme")</script> & Sons' in message["text"]
         assert "Hello &lt;img src=x onerror=alert(1)&gt;," in message["html"]
+
+
+def test_a_send_whose_worker_died_is_taken_over_once_it_is_stale(shop: Shop, notifier: Invoke) -> None:
+    licenses = shop.issue()
+    record = shop.issued_record(licenses, dedupe_key="checkout:cs_crash")
+    since = (datetime.now(UTC) - timedelta(minutes=30)).isoformat()
+    # A worker claimed Bea's email, then died before sending; Carl's was never started.
+    shop.store.claim(
+        f"mail:checkout:cs_crash:{BEA}", ttl_days=30, detail={"state": "sending", "since": since}
+    )
+    assert failed_ids(notifier(batch(record))) == []
+    assert sorted(message["to"][0] for message in inbox()) == [BEA, CARL]
+    assert shop.store.get_claim(f"mail:checkout:cs_crash:{BEA}")["state"] == "sent"  # type: ignore[index]
+    assert failed_ids(notifier(batch(record))) == []
+    assert len(inbox()) == 2
+
+
+def test_a_send_in_progress_elsewhere_is_not_doubled(shop: Shop, notifier: Invoke) -> None:
+    licenses = shop.issue()
+    record = shop.issued_record(licenses, dedupe_key="checkout:cs_busy")
+    since = datetime.now(UTC).isoformat()
+    shop.store.claim(f"mail:checkout:cs_busy:{BEA}", ttl_days=30, detail={"state": "sending", "since": since})
+    assert failed_ids(notifier(batch(record))) == []
+    assert [message["to"][0] for message in inbox()] == [CARL]
+
+
+def test_a_pending_notice_that_arrives_after_the_payment_is_not_sent(shop: Shop, notifier: Invoke) -> None:
+    (license,) = shop.issue(status=LicenseStatus.PENDING)
+    pending = shop.issued_record([license])
+    confirmed = shop.store.save_license(license.model_copy(update={"status": LicenseStatus.ACTIVE}))
+    issued = shop.issued_record([confirmed])
+    assert failed_ids(notifier(batch(issued))) == []
+    assert failed_ids(notifier(batch(pending))) == []
+    assert [message["subject"] for message in inbox(BEA)] == ["Your CRM Exporter license"]

@@ -529,6 +529,22 @@ class DynamoStore:
         except ClientError as error:
             raise translate(error, "remember") from error
 
+    def take_over_claim(self, key: str, *, expected_since: str, detail: dict[str, Any]) -> bool:
+        """Replace a claim's detail if its `since` is still `expected_since` (one winner)."""
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key=_serialize({"pk": f"CLAIM#{key}", "sk": "CLAIM"}),
+                UpdateExpression="SET detail = :detail",
+                ConditionExpression="detail.since = :since",
+                ExpressionAttributeValues=_serialize({":detail": detail, ":since": expected_since}),
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise translate(error, "take over claim") from error
+        return True
+
     def release_claim(self, key: str) -> None:
         """Undo a claim whose work failed, so that a retry may do it."""
         try:

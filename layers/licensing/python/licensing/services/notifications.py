@@ -1,28 +1,34 @@
 """Notifications: the one place that turns a domain event into email to an account's contacts.
 
-Every email is sent at most once per recipient: a "sent" ledger entry (a once-only claim) is
-written before each send and removed when the send fails, so a redelivered or duplicated event,
-or the retry of a half-served one, mails nobody twice.
+Every email is sent once per recipient: a "sending" ledger entry (a once-only claim) is written
+before each send, marked "sent" after it and removed when the send fails, so that a redelivered or
+duplicated event, or the retry of a half-served one, mails nobody twice; a send whose worker died
+midway is taken over by a later retry. (An SES call that times out after SES accepted the mail is
+the one case that can mail twice: a duplicate is better than a lost license key.)
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from aws_lambda_powertools import Logger
 
+from ..dates import utc_now
 from ..mail import Mailer, render
-from ..models import Account, Contact, License, Product
+from ..models import Account, Contact, License, LicenseStatus, Product
 from ..settings import Settings
 
 logger = Logger(service="licensing")
 
 # Long enough to outlive every redelivery (SQS keeps a message at most 14 days) and a DLQ redrive.
 SENT_LEDGER_DAYS = 30
+# A send still marked "sending" after this long died with its worker (Lambda's timeout is far
+# shorter): the retry sends it, rather than leave the recipient without their email.
+STALE_SENDING = timedelta(minutes=10)
 
 _TEMPLATES = {
     "LicenseIssued": "license_issued",
@@ -45,6 +51,9 @@ class NotificationStore(Protocol):
     def get_product(self, slug: str) -> Product | None: ...
     def claim(self, key: str, *, ttl_days: int, detail: dict[str, Any] | None = None) -> bool: ...
     def release_claim(self, key: str) -> None: ...
+    def get_claim(self, key: str) -> dict[str, Any] | None: ...
+    def remember(self, key: str, detail: dict[str, Any], *, ttl_days: int) -> None: ...
+    def take_over_claim(self, key: str, *, expected_since: str, detail: dict[str, Any]) -> bool: ...
     def create_token(self, email: str, *, purpose: str, lifetime: timedelta) -> str: ...
 
 
@@ -117,11 +126,17 @@ def notify(
             "The event names a license or account that does not exist; no email sent", extra=log_fields
         )
         return 0
+    if event_type == "LicensePending" and not any(
+        license.status is LicenseStatus.PENDING for license in context["licenses"]
+    ):
+        # Queues do not keep order: the payment arrived first, and its key email says it all.
+        logger.info("Payment no longer pending; no email sent", extra=log_fields)
+        return 0
     key = dedupe_key(event_type, detail)
     sent = 0
     for email in recipients:
         claim = f"mail:{key}:{email}"
-        if not store.claim(claim, ttl_days=SENT_LEDGER_DAYS):
+        if not _claim_send(store, claim):
             continue
         try:
             personal = _personal_context(template, email, store=store, settings=settings)
@@ -129,9 +144,30 @@ def notify(
         except Exception:
             store.release_claim(claim)
             raise
+        store.remember(claim, {"state": "sent", "at": utc_now().isoformat()}, ttl_days=SENT_LEDGER_DAYS)
         sent += 1
     logger.info("Notification sent", extra={**log_fields, "template": template, "emails_sent": sent})
     return sent
+
+
+def _claim_send(store: NotificationStore, claim: str) -> bool:
+    """The right to send one email: a "sending" entry in the ledger before the send, "sent" after.
+
+    A retry skips what was sent, and takes over a send whose worker died in the middle (an entry
+    left "sending" for longer than any worker lives), so that a crash delays an email and never
+    loses it.
+    """
+    now = utc_now()
+    if store.claim(claim, ttl_days=SENT_LEDGER_DAYS, detail={"state": "sending", "since": now.isoformat()}):
+        return True
+    entry = store.get_claim(claim) or {}
+    if entry.get("state") != "sending" or not entry.get("since"):
+        return False
+    if datetime.fromisoformat(str(entry["since"])) > now - STALE_SENDING:
+        return False
+    return store.take_over_claim(
+        claim, expected_since=str(entry["since"]), detail={"state": "sending", "since": now.isoformat()}
+    )
 
 
 def _shared_context(
