@@ -18,15 +18,12 @@ app = create_resolver(enable_validation=False)
 
 
 @lru_cache(maxsize=1)
-def webhook_secrets() -> tuple[str, ...]:
-    from licensing.adapters.stripe_api import secret_values
+def webhook_secrets() -> Any:
+    from licensing.adapters.stripe_api import WebhookSecrets
     from licensing.settings import get_settings
 
     settings = get_settings()
-    if settings.stripe_webhook_secret_arn:
-        return secret_values(settings.stripe_webhook_secret_arn)
-    secret = settings.stripe_webhook_secret or ""
-    return tuple(value.strip() for value in secret.split(",") if value.strip())
+    return WebhookSecrets(settings.stripe_webhook_secret_arn, settings.stripe_webhook_secret)
 
 
 @lru_cache(maxsize=1)
@@ -53,11 +50,19 @@ def purchases() -> Any:
 @app.post("/webhooks/stripe")
 def stripe_webhook() -> Response:
     from licensing.adapters.stripe_api import verify_event
+    from licensing.errors import InvalidInput
 
     event = app.current_event
     body = event.body or ""
     payload = base64.b64decode(body) if event.is_base64_encoded else body.encode()
-    stripe_event = verify_event(payload, event.headers.get("stripe-signature"), webhook_secrets())
+    signature = event.headers.get("stripe-signature")
+    secrets = webhook_secrets()
+    try:
+        stripe_event = verify_event(payload, signature, secrets.values())
+    except InvalidInput:
+        if not secrets.refresh():
+            raise
+        stripe_event = verify_event(payload, signature, secrets.values())
     logger.append_keys(stripe_event_id=stripe_event["id"], stripe_event_type=stripe_event.get("type"))
     answer = purchases().handle(stripe_event)
     return Response(status_code=200, content_type=JSON, body=json.dumps(answer))

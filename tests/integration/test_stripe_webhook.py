@@ -475,9 +475,6 @@ def test_the_secret_comes_from_secrets_manager_in_aws(shop: Shop, monkeypatch: p
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET_ARN", arn)
     reset_settings()
     _forget_handler_caches()
-    from licensing.adapters.stripe_api import secret_values
-
-    secret_values.cache_clear()
     session = paid_session(shop)
     assert shop.post(s.event("checkout.session.completed", session), secret="whsec_wrong").status_code == 400
     assert shop.post(s.event("checkout.session.completed", session)).status_code == 200
@@ -585,3 +582,22 @@ def test_a_returning_buyer_found_by_email_gets_the_same_account_and_customer_lin
     second = issued(shop, email="PAT@initech.test", customer="cus_returning")
     assert second.account_id == first.account_id
     assert shop.store.account_id_for_customer("cus_returning") == first.account_id
+
+
+def test_a_replaced_secret_is_picked_up_by_a_warm_function(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    secrets = boto3.client("secretsmanager")
+    arn = secrets.create_secret(Name="stripe-webhook-rotated", SecretString="whsec_placeholder")["ARN"]
+    monkeypatch.delenv("STRIPE_WEBHOOK_SECRET")
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET_ARN", arn)
+    reset_settings()
+    _forget_handler_caches()
+    session = paid_session(shop)
+    assert shop.post(s.event("checkout.session.completed", session)).status_code == 400  # cached: placeholder
+    secrets.put_secret_value(SecretId=arn, SecretString=SECRET)  # the operator pastes Stripe's secret
+    module = sys.modules[module_name(catalogue.function("stripe_webhook"))]
+    module.webhook_secrets().refresh_seconds = 0  # instead of waiting out the refresh interval
+    assert shop.post(s.event("checkout.session.completed", session)).status_code == 200

@@ -4,6 +4,7 @@ invoice link, the receipt). Secrets come from Secrets Manager in AWS, the enviro
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -27,11 +28,47 @@ class LineItem:
 @lru_cache(maxsize=8)
 def secret_values(secret_arn: str) -> tuple[str, ...]:
     """A secret's values: one, or several separated by commas or new lines (rotation)."""
+    return _read_secret(secret_arn)
+
+
+def _read_secret(secret_arn: str) -> tuple[str, ...]:
     answer = client("secretsmanager").get_secret_value(SecretId=secret_arn)
-    text = str(answer.get("SecretString", "")).strip()
+    return split_secret(str(answer.get("SecretString", "")))
+
+
+def split_secret(text: str) -> tuple[str, ...]:
+    text = text.strip()
     if text.startswith("{"):
         text = ",".join(str(value) for value in json.loads(text).values())
     return tuple(value.strip() for value in text.replace("\n", ",").split(",") if value.strip())
+
+
+class WebhookSecrets:
+    """The webhook signing secrets: from Secrets Manager in AWS (cached, and read again when a
+    signature fails, at most every few minutes, so that a replaced secret is picked up by warm
+    functions), from the environment locally."""
+
+    def __init__(self, secret_arn: str | None, plain: str | None, *, refresh_seconds: float = 300) -> None:
+        self.secret_arn = secret_arn
+        self.refresh_seconds = refresh_seconds
+        self._values: tuple[str, ...] | None = None if secret_arn else split_secret(plain or "")
+        self._read_at = 0.0
+
+    def values(self) -> tuple[str, ...]:
+        if self._values is None and self.secret_arn:
+            self._load()
+        return self._values or ()
+
+    def refresh(self) -> bool:
+        """Read the secret again, unless it was read recently; True when it was read."""
+        if not self.secret_arn or time.monotonic() - self._read_at < self.refresh_seconds:
+            return False
+        self._load()
+        return True
+
+    def _load(self) -> None:
+        self._values = _read_secret(str(self.secret_arn))
+        self._read_at = time.monotonic()
 
 
 def verify_event(payload: bytes, signature_header: str | None, secrets: tuple[str, ...]) -> dict[str, Any]:
@@ -78,7 +115,11 @@ class StripeApi:
         if self._client is None:
             import stripe
 
-            options: dict[str, Any] = {"max_network_retries": 2}
+            # Well inside the function's timeout: a slow Stripe is a retry, not a timed-out Lambda.
+            options: dict[str, Any] = {
+                "max_network_retries": 2,
+                "http_client": stripe.new_default_http_client(timeout=5),
+            }
             if self.api_base:
                 options["base_addresses"] = {"api": self.api_base}
             self._client = stripe.StripeClient(str(self.api_key), **options)
