@@ -56,7 +56,16 @@ class Messaging(Construct):
             event_pattern=events.EventPattern(
                 source=[catalogue.EVENT_SOURCE], detail_type=list(spec.detail_types)
             ),
-            targets=[targets.SqsQueue(queue)],
+            # An event EventBridge cannot deliver (the queue unavailable for a day) lands in the
+            # dead-letter queue too, rather than being dropped.
+            targets=[
+                targets.SqsQueue(
+                    queue,
+                    dead_letter_queue=dead_letter_queue,
+                    retry_attempts=185,
+                    max_event_age=Duration.hours(24),
+                )
+            ],
         )
         cloudwatch.Alarm(
             self,

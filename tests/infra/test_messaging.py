@@ -70,12 +70,16 @@ def test_queues_are_encrypted_and_refuse_requests_without_tls(deployment: Deploy
 def test_each_rule_sends_its_queue_the_detail_types_from_the_bus(deployment: Deployment) -> None:
     bus_id = deployment.logical_id(f"{constants.MESSAGING}{constants.EVENT_BUS}", "AWS::Events::EventBus")
     for spec in deployment.queues:
-        queue_id, _ = _ids(deployment, spec)
+        queue_id, dead_letter_id = _ids(deployment, spec)
         rule_id = deployment.logical_id(
             f"{constants.MESSAGING}{constants.pascal(spec.name)}Rule", "AWS::Events::Rule"
         )
         rule = deployment.resources("AWS::Events::Rule")[rule_id]["Properties"]
         assert rule["EventBusName"] == {"Ref": bus_id}
+        # What EventBridge cannot deliver within a day goes to the dead-letter queue, not away.
+        (target,) = rule["Targets"]
+        assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [dead_letter_id, "Arn"]}}
+        assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
         assert rule["EventPattern"] == {
             "source": [catalogue.EVENT_SOURCE],
             "detail-type": list(spec.detail_types),

@@ -26,7 +26,8 @@ class Queue:
 
     name: str
     detail_types: tuple[str, ...]
-    visibility_timeout_seconds: int = 120
+    # AWS advises six times the consuming function's timeout, so a slow batch is not redelivered.
+    visibility_timeout_seconds: int = 360
     max_receive_count: int = 5
 
 

@@ -184,6 +184,7 @@ def build_event(
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
+        # Decoded: HTTP APIs deliver rawPath URL-decoded (REST APIs and function URLs do not).
         "rawPath": request.path,
         "rawQueryString": raw_query_string,
     }
