@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -22,6 +23,18 @@ class LocalSystem:
     url: str
     aws_port: int
     log: Path
+
+
+def mails_to(system: LocalSystem, address: str, *, wait_seconds: float = 30) -> list[dict[str, Any]]:
+    """The dev mailbox's messages to `address`, waiting for the first (the notifier is async)."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        found = [
+            m for m in requests.get(f"{system.url}/_dev/mail.json", timeout=5).json() if m["to"] == [address]
+        ]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.3)
 
 
 @pytest.fixture(scope="session")

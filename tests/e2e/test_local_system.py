@@ -9,7 +9,7 @@ import requests
 
 from licensing.adapters.dynamo import DynamoStore
 from licensing.devserver.resources import LOCAL
-from tests.e2e.conftest import LocalSystem
+from tests.e2e.conftest import LocalSystem, mails_to
 
 
 def local_client(system: LocalSystem, service: str) -> object:
@@ -93,7 +93,6 @@ def test_a_taken_port_is_refused_with_a_clear_message(local_system: LocalSystem)
 def test_a_local_purchase_becomes_a_license_and_an_email(local_system: LocalSystem) -> None:
     import subprocess
     import sys
-    import time
     from pathlib import Path
 
     licensing = Path(sys.executable).with_name("licensing")
@@ -123,16 +122,7 @@ def test_a_local_purchase_becomes_a_license_and_an_email(local_system: LocalSyst
     store = DynamoStore(LOCAL.table, local_client(local_system, "dynamodb"))
     licenses = [store.require_license(i) for i in store.license_ids_for_ref(session)]
     assert len(licenses) == 2 and {lic.status.value for lic in licenses} == {"ACTIVE"}
-    deadline = time.monotonic() + 30
-    mails: list[dict[str, object]] = []
-    while time.monotonic() < deadline and not mails:
-        mails = [
-            m
-            for m in requests.get(f"{local_system.url}/_dev/mail.json", timeout=5).json()
-            if m["to"] == ["new.buyer@example.test"]
-        ]
-        time.sleep(0.3)
-    (mail,) = mails
+    (mail,) = mails_to(local_system, "new.buyer@example.test")
     assert "CRM Exporter" in str(mail["subject"])
     for license in licenses:
         assert license.display_key in str(mail["text"])

@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import requests
-
-from tests.e2e.conftest import LocalSystem
+from tests.e2e.conftest import LocalSystem, mails_to
 
 LICENSING = Path(sys.executable).with_name("licensing")
 
@@ -75,15 +72,7 @@ def test_an_email_sale_is_issued_from_the_cli_and_the_customer_is_emailed(local_
     shown = ok(cli(local_system, "licenses", "show", license["key"].lower().replace("-", " ")))
     assert shown["id"] == license["id"]
     assert any("issued by staff:ann" in line for line in shown["history"])
-    deadline = time.monotonic() + 30
-    mails: list[dict[str, Any]] = []
-    while time.monotonic() < deadline and not mails:
-        mails = [
-            m
-            for m in requests.get(f"{local_system.url}/_dev/mail.json", timeout=5).json()
-            if m["to"] == ["ops@umbrella.test"]
-        ]
-        time.sleep(0.3)
+    mails = mails_to(local_system, "ops@umbrella.test")
     assert mails and license["key"] in mails[0]["text"]
 
 
