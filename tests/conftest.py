@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -34,6 +35,7 @@ os.environ.update(
         "AWS_REGION": "us-east-1",
         "POWERTOOLS_DEV": "false",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "SIGNING_KEY": secrets.token_hex(32),
     }
 )
 

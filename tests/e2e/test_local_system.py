@@ -127,3 +127,18 @@ def test_a_local_purchase_becomes_a_license_and_an_email(local_system: LocalSyst
     for license in licenses:
         assert license.display_key in str(mail["text"])
     assert "/portal/auth?token=" in str(mail["text"])
+
+
+def test_an_extension_validates_the_demo_license_on_the_local_system(local_system: LocalSystem) -> None:
+    store = DynamoStore(LOCAL.table, local_client(local_system, "dynamodb"))
+    custom = store.require_product("acme-sales-automation")
+    (license,) = store.licenses_of_account(str(custom.owner_account_id))
+    body = {
+        "key": license.display_key.lower(),
+        "product": "acme-sales-automation",
+        "site": "http://localhost:8080",
+    }
+    answer = requests.post(f"{local_system.url}/v1/licenses/validate", json=body, timeout=10)
+    assert answer.status_code == 200 and answer.json()["code"] == "VALID"
+    (key,) = requests.get(f"{local_system.url}/v1/keys", timeout=10).json()["keys"]
+    assert answer.headers["X-Signature-Key-Id"] == key["kid"]

@@ -163,12 +163,17 @@ def test_read_rights_do_not_write_and_write_rights_do_not_read(deployment: Deplo
             assert bool(brought) == (right in spec.rights), (spec.name, right, brought)
 
 
-def test_license_api_has_only_what_the_health_check_uses(stack: Deployment) -> None:
+def test_license_api_reads_licenses_signs_and_announces_but_never_mails(stack: Deployment) -> None:
     statements = stack.statements_of("license_api")
     every_action = {action for statement in statements for action in Deployment.actions(statement)}
-    assert "events:PutEvents" not in every_action
-    assert not {action for action in every_action if action.startswith("ses:")}
-    assert _services(statements) == {"logs"}
+    assert {
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "events:PutEvents",
+        "secretsmanager:GetSecretValue",
+    } <= every_action
+    assert not {action for action in every_action if action.startswith(("ses:", "s3:"))}
+    assert _services(statements) == {"logs", "dynamodb", "events", "secretsmanager"}
 
 
 def test_the_webhook_writes_licenses_puts_events_and_reads_only_the_stripe_secrets(stack: Deployment) -> None:

@@ -593,3 +593,12 @@ def test_a_pending_notice_that_arrives_after_the_payment_is_not_sent(shop: Shop,
     assert failed_ids(notifier(batch(issued))) == []
     assert failed_ids(notifier(batch(pending))) == []
     assert [message["subject"] for message in inbox(BEA)] == ["Your CRM Exporter license"]
+
+
+def test_the_last_site_slot_filling_is_mailed(shop: Shop, notifier: Invoke) -> None:
+    (license,) = shop.issue()
+    detail = shop.detail(license, site="shop3.example.com", dedupe_key="SiteLimitReached:x:1")
+    assert failed_ids(notifier(batch(record_for("SiteLimitReached", detail)))) == []
+    (message, *_) = inbox(BEA)
+    assert message["subject"] == "All 3 sites of your CRM Exporter license are in use"
+    assert "shop3.example.com" in message["text"] and license.display_key in message["text"]

@@ -70,6 +70,7 @@ NOTIFICATIONS = Queue(
         "LicenseRenewed",
         "LicenseStatusChanged",
         "PaymentFailed",
+        "SiteLimitReached",
     ),
 )
 
@@ -80,8 +81,7 @@ FUNCTIONS: tuple[Function, ...] = (
         name="license_api",
         description="The /v1 license API for installed extensions, and the 404 of unknown routes.",
         routes=("ANY /v1/{proxy+}", "$default"),
-        # Only the health check so far: validation, activation and updates add their rights.
-        rights=(),
+        rights=(TABLE_READ, TABLE_WRITE, EVENTS_PUT, SIGNING_KEY),
         memory_mb=1024,
     ),
     Function(

@@ -173,6 +173,9 @@ class License(_Model):
     development_hosts: list[str] = Field(default_factory=lambda: list(DEFAULT_DEVELOPMENT_HOSTS))
     custom: bool = False
     auto_renews: bool = False
+    # New production sites activated today, for the daily activation cap.
+    activation_day: date | None = None
+    activations_today: int = 0
     created_at: datetime = Field(default_factory=utc_now)
     updated_at: datetime = Field(default_factory=utc_now)
     revision: int = 0

@@ -32,6 +32,7 @@ class Settings(BaseModel):
     stripe_api_key_secret_arn: str | None = Field(default=None, alias="STRIPE_API_KEY_SECRET_ARN")
     stripe_api_base: str | None = Field(default=None, alias="STRIPE_API_BASE")
     signing_key_secret_arn: str | None = Field(default=None, alias="SIGNING_KEY_SECRET_ARN")
+    signing_key: str | None = Field(default=None, alias="SIGNING_KEY")
     signin_link_days: int = Field(default=7, alias="SIGNIN_LINK_DAYS")
 
     model_config = {"populate_by_name": True}

@@ -32,7 +32,7 @@ from botocore.exceptions import ClientError
 from .. import tables
 from ..dates import utc_now
 from ..errors import Conflict, NotFound
-from ..models import Account, Contact, HistoryEntry, License, LicenseStatus, Product, Release
+from ..models import Account, Contact, HistoryEntry, License, LicenseStatus, Product, Release, Site
 from ..versions import version_sort_key
 from .aws import client, error_code, translate
 
@@ -448,6 +448,68 @@ class DynamoStore:
             )
         self._transact(operations, "save license")
         return saved
+
+    def add_site(
+        self,
+        license: License,
+        site: Site,
+        entry: HistoryEntry,
+        *,
+        today: date,
+        daily_cap: int,
+    ) -> None:
+        """Activate a site: one conditional write that holds the site limit and the daily cap under
+        concurrency. Raises Conflict when the site is there already, the limit is reached, the
+        day's activations are used up, or the license changed day since it was read."""
+        names = {"#site": site.host, "#sites": "sites"}
+        values: dict[str, Any] = {
+            ":site": site.model_dump(mode="json"),
+            ":one": 1,
+            ":now": utc_now().isoformat(),
+        }
+        assignments = ["#sites.#site = :site", "revision = revision + :one", "updated_at = :now"]
+        conditions = ["attribute_exists(pk)", "attribute_not_exists(#sites.#site)"]
+        if site.counted:
+            values |= {":max": license.max_sites, ":today": today.isoformat()}
+            assignments.append("site_count = site_count + :one")
+            conditions.append("site_count < :max")
+            if license.activation_day == today:
+                values[":cap"] = daily_cap
+                assignments.append("activations_today = activations_today + :one")
+                conditions.append("activation_day = :today AND activations_today < :cap")
+            else:
+                assignments += ["activation_day = :today", "activations_today = :one"]
+                conditions.append("(attribute_not_exists(activation_day) OR activation_day <> :today)")
+        update = {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": _serialize({"pk": f"LICENSE#{license.id}", "sk": "LICENSE"}),
+                "UpdateExpression": "SET " + ", ".join(assignments),
+                "ConditionExpression": " AND ".join(conditions),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": _serialize(values),
+            }
+        }
+        self._transact([update, self._put(_history_item(entry))], "activate site")
+
+    def remove_site(self, license: License, host: str, entry: HistoryEntry) -> None:
+        """Deactivate a site (one conditional write); Conflict when it is not activated."""
+        site = license.sites.get(host)
+        counted = 1 if site is not None and site.counted else 0
+        update = {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": _serialize({"pk": f"LICENSE#{license.id}", "sk": "LICENSE"}),
+                "UpdateExpression": "REMOVE #sites.#site SET site_count = site_count - :counted, "
+                "revision = revision + :one, updated_at = :now",
+                "ConditionExpression": "attribute_exists(#sites.#site)",
+                "ExpressionAttributeNames": {"#site": host, "#sites": "sites"},
+                "ExpressionAttributeValues": _serialize(
+                    {":counted": counted, ":one": 1, ":now": utc_now().isoformat()}
+                ),
+            }
+        }
+        self._transact([update, self._put(_history_item(entry))], "deactivate site")
 
     def get_license(self, license_id: str) -> License | None:
         item = self._get(f"LICENSE#{license_id}", "LICENSE")

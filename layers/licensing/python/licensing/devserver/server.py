@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +100,8 @@ class DevServer:
             raise
         self.url = f"http://{self.host}:{self._http.port}"
         os.environ.update(local_environment(self.aws_endpoint, self.url, self.names))
+        # A fresh response-signing key each start (extensions fetch it from /v1/keys), unless given.
+        os.environ.setdefault("SIGNING_KEY", secrets.token_hex(32))
         reset_clients()
         reset_settings()
         session = boto3.session.Session()

@@ -35,6 +35,7 @@ _TEMPLATES = {
     "LicensePending": "payment_pending",
     "PaymentFailed": "payment_failed",
     "LicenseRenewed": "license_renewed",
+    "SiteLimitReached": "site_limit_reached",
 }
 _STATUS_TEMPLATES = {
     "REVOKED": "license_revoked",
@@ -194,6 +195,7 @@ def _shared_context(
         "license_url": f"{portal}/licenses/{first.id}" if first else f"{portal}/",
         "downloads_url": f"{portal}/products/{slug}" if slug else f"{portal}/",
         "previous_ends_on": detail.get("previous_ends_on"),
+        "site": detail.get("site"),
         "reason": detail.get("reason") or (first.status_reason if first else None),
         "signin_days": settings.signin_link_days,
     }

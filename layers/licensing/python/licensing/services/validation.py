@@ -1,0 +1,193 @@
+"""What installed extensions ask (API.md section 2): is this key valid for this product and site,
+activate a site within the license's limit, deactivate one.
+
+A validation is one read: the license id is derived from the key, and the license carries what
+validation needs from its product. A key in this system's format with a wrong check character is
+refused without any read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Protocol
+
+from ..errors import Conflict, InvalidInput
+from ..keys import license_id_for_key, lookup_key
+from ..lifecycle import EXPIRED, GRACE_PERIOD, VALID, days_left, is_valid, validity_code
+from ..models import DomainEvent, HistoryEntry, License, Site
+from ..sites import is_development_host, normalize_site
+
+NOT_FOUND = "NOT_FOUND"
+PRODUCT_MISMATCH = "PRODUCT_MISMATCH"
+SITE_NOT_ACTIVATED = "SITE_NOT_ACTIVATED"
+TOO_MANY_SITES = "TOO_MANY_SITES"
+RATE_LIMITED = "RATE_LIMITED"
+DAILY_ACTIVATIONS = 10  # new production sites per key per day (API.md)
+_ATTEMPTS = 4
+
+DETAILS = {
+    VALID: "The license is valid.",
+    NOT_FOUND: "No license has this key.",
+    "PENDING": "The license awaits its payment.",
+    GRACE_PERIOD: "The license has ended and is in its grace period: renew it to keep updates.",
+    EXPIRED: "The license has expired.",
+    "SUSPENDED": "The license is suspended.",
+    "REVOKED": "The license has been revoked.",
+    PRODUCT_MISMATCH: "The key belongs to another product.",
+    SITE_NOT_ACTIVATED: "The license is not activated for this site.",
+    TOO_MANY_SITES: "The license's site limit is reached: deactivate a site first.",
+    RATE_LIMITED: "Too many new sites activated with this key today: try again tomorrow.",
+}
+
+
+class LicenseReader(Protocol):
+    def get_license(self, license_id: str) -> License | None: ...
+
+
+@dataclass
+class Answer:
+    """A validation, activation or deactivation answer, before it is signed."""
+
+    code: str
+    license: License | None = None
+    host: str | None = None
+    status: int = 200
+    events: list[DomainEvent] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return is_valid(self.code)
+
+    @property
+    def detail(self) -> str:
+        return DETAILS.get(self.code, self.code)
+
+
+def license_view(license: License | None, today: date, host: str | None) -> dict[str, Any] | None:
+    """What a key holder may learn of its license: nothing of the customer, other sites or billing."""
+    if license is None:
+        return None
+    return {
+        "id": license.id,
+        "product": license.product,
+        "type": license.type.value,
+        "status": _shown_status(license, today),
+        "starts_on": license.starts_on.isoformat(),
+        "ends_on": license.ends_on.isoformat(),
+        "days_left": days_left(license, today),
+        "max_sites": license.max_sites,
+        "sites_used": license.sites_used,
+        "site_active": (host in license.sites) if host else None,
+    }
+
+
+def _shown_status(license: License, today: date) -> str:
+    # Expiry is computed at read time, whatever the daily job has written down yet.
+    code = validity_code(license, today)
+    return "EXPIRED" if code == EXPIRED else license.status.value
+
+
+def find_license(store: LicenseReader, key: str) -> License | None:
+    """The license of a key: None without a read for a mistyped key of this system's format."""
+    lookup = lookup_key(key)
+    return store.get_license(license_id_for_key(lookup)) if lookup else None
+
+
+def _site(raw: str | None) -> str | None:
+    return normalize_site(raw) if raw is not None else None
+
+
+def validate(store: LicenseReader, *, key: str, product: str | None, site: str | None, today: date) -> Answer:
+    """Whether a key is valid, for a product and a site: always an answer, never an error, but
+    for a malformed key or site (InvalidInput)."""
+    host = _site(site)
+    license = find_license(store, key)
+    if license is None:
+        return Answer(NOT_FOUND, host=host)
+    if product and product != license.product:
+        return Answer(PRODUCT_MISMATCH, license, host)
+    code = validity_code(license, today)
+    activated = host is None or host in license.sites or is_development_host(host, license.development_hosts)
+    if is_valid(code) and not activated:
+        code = SITE_NOT_ACTIVATED
+    return Answer(code, license, host)
+
+
+def activate(
+    store: Any, *, key: str, site: str, product: str | None, today: date, actor: str = "extension"
+) -> Answer:
+    """Activate a site within the license's limit (development hosts are free, and recorded)."""
+    host = _site(site)
+    if host is None:
+        raise InvalidInput("A site is required.")
+    for _ in range(_ATTEMPTS):
+        license = find_license(store, key)
+        if license is None:
+            return Answer(NOT_FOUND, host=host, status=404)
+        if product and product != license.product:
+            return Answer(PRODUCT_MISMATCH, license, host, status=403)
+        code = validity_code(license, today)
+        if not is_valid(code):
+            return Answer(code, license, host, status=403)
+        if host in license.sites:
+            return Answer(VALID, license, host)  # activating twice changes nothing
+        counted = not is_development_host(host, license.development_hosts)
+        if counted and license.sites_used >= license.max_sites:
+            return Answer(TOO_MANY_SITES, license, host, status=409)
+        if counted and license.activation_day == today and license.activations_today >= DAILY_ACTIVATIONS:
+            return Answer(RATE_LIMITED, license, host, status=429)
+        entry = HistoryEntry(
+            license_id=license.id,
+            actor=actor,
+            action="site activated",
+            detail={"site": host, "counted": counted},
+            customer_visible=True,
+        )
+        try:
+            store.add_site(
+                license, Site(host=host, counted=counted), entry, today=today, daily_cap=DAILY_ACTIVATIONS
+            )
+        except Conflict:
+            continue  # raced with another activation: read again and decide again
+        activated = store.get_license(license.id) or license
+        answer = Answer(VALID, activated, host)
+        if counted and activated.sites_used >= activated.max_sites:
+            answer.events.append(
+                DomainEvent(
+                    detail_type="SiteLimitReached",
+                    detail={
+                        "license_id": activated.id,
+                        "account_id": activated.account_id,
+                        "product": activated.product,
+                        "site": host,
+                        "dedupe_key": f"SiteLimitReached:{activated.id}:{activated.revision}",
+                    },
+                )
+            )
+        return answer
+    raise Conflict("The license kept changing; try again.")
+
+
+def deactivate(store: Any, *, key: str, site: str, actor: str = "extension") -> Answer:
+    """Free a site's slot; NOT_FOUND (404) when the key or the site is unknown."""
+    host = _site(site)
+    if host is None:
+        raise InvalidInput("A site is required.")
+    for _ in range(_ATTEMPTS):
+        license = find_license(store, key)
+        if license is None or host not in license.sites:
+            return Answer(NOT_FOUND, license, host, status=404)
+        entry = HistoryEntry(
+            license_id=license.id,
+            actor=actor,
+            action="site deactivated",
+            detail={"site": host},
+            customer_visible=True,
+        )
+        try:
+            store.remove_site(license, host, entry)
+        except Conflict:
+            continue
+        return Answer(VALID, store.get_license(license.id) or license, host)
+    raise Conflict("The license kept changing; try again.")

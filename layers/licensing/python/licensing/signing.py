@@ -1,0 +1,46 @@
+"""Signed answers: Ed25519 signatures of the exact response bytes, so that an extension can tell
+a genuine answer from a forged or replayed one with the public key from `GET /v1/keys`."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from .errors import TransientError
+
+ALGORITHM = "Ed25519"
+
+
+@dataclass(frozen=True)
+class Signer:
+    private_key: Ed25519PrivateKey
+
+    @classmethod
+    def from_seed_hex(cls, seed_hex: str) -> Signer:
+        """The signer of a 32-byte seed written as 64 hex characters (as the stack generates it)."""
+        try:
+            seed = bytes.fromhex(seed_hex.strip())
+        except ValueError:
+            seed = b""
+        if len(seed) != 32:
+            raise TransientError("The signing key is not configured (64 hex characters expected).")
+        return cls(Ed25519PrivateKey.from_private_bytes(seed))
+
+    @property
+    def public_key(self) -> bytes:
+        return self.private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+    @property
+    def kid(self) -> str:
+        """A short, stable name of the key: the start of its public key's SHA-256."""
+        return hashlib.sha256(self.public_key).hexdigest()[:16]
+
+    def sign(self, body: bytes) -> str:
+        return base64.b64encode(self.private_key.sign(body)).decode()
+
+    def jwk(self) -> dict[str, str]:
+        return {"kid": self.kid, "alg": ALGORITHM, "public_key": base64.b64encode(self.public_key).decode()}

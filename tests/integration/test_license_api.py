@@ -1,0 +1,297 @@
+"""The /v1 license API through the local gateway and the real handler, on the emulator: what an
+installed extension sees (API.md section 2)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from licensing import catalogue
+from licensing.adapters.dynamo import DynamoStore
+from licensing.devserver.functions import invoker
+from licensing.devserver.gateway import Gateway, routes_from_catalogue, serve
+from licensing.devserver.resources import create_table
+from licensing.errors import Conflict
+from licensing.models import License, LicenseStatus
+from licensing.services.issuing import issue_licenses
+from licensing.services.validation import activate, validate
+from tests import factories
+from tests.conftest import ROOT
+
+
+@dataclass
+class Api:
+    url: str
+    store: DynamoStore
+    aws: dict[str, Any]
+
+    def post(self, path: str, body: dict[str, Any]) -> requests.Response:
+        return requests.post(f"{self.url}/v1/licenses/{path}", json=body, timeout=20)
+
+    def issue(self, **changes: Any) -> License:
+        product = factories.product(**changes.pop("product", {}))
+        self.store.put_product(product)
+        (license,) = issue_licenses(self.store, None, product=product, account=factories.account(), actor="t")
+        if changes:
+            license = self.store.save_license(license.model_copy(update=changes))
+        return license
+
+    def queued(self) -> list[dict[str, Any]]:
+        answer = boto3.client("sqs").receive_message(
+            QueueUrl=self.aws["queues"]["notifications"], MaxNumberOfMessages=10
+        )
+        return [json.loads(message["Body"]) for message in answer.get("Messages", [])]
+
+
+@pytest.fixture
+def api(aws: dict[str, Any]) -> Iterator[Api]:
+    gateway = Gateway(routes_from_catalogue(catalogue.FUNCTIONS), invoker(catalogue.FUNCTIONS, ROOT))
+    server = serve(gateway, host="127.0.0.1", port=0)
+    try:
+        yield Api(url=f"http://127.0.0.1:{server.port}", store=DynamoStore(aws["names"].table), aws=aws)
+    finally:
+        server.shutdown()
+
+
+def verify(answer: requests.Response, api: Api) -> None:
+    """The answer's signature verifies with the public key that /v1/keys names."""
+    keys = requests.get(f"{api.url}/v1/keys", timeout=10).json()["keys"]
+    (key,) = [k for k in keys if k["kid"] == answer.headers["X-Signature-Key-Id"]]
+    assert key["alg"] == "Ed25519"
+    public = Ed25519PublicKey.from_public_bytes(base64.b64decode(key["public_key"]))
+    public.verify(base64.b64decode(answer.headers["X-Signature"]), answer.content)
+
+
+# -- validate -------------------------------------------------------------------------------------
+
+
+def test_a_valid_key_answers_valid_signed_with_the_nonce(api: Api) -> None:
+    license = api.issue()
+    answer = api.post("validate", {"key": license.display_key, "product": "crm-exporter", "nonce": "n-123"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["valid"], body["code"], body["nonce"]) == (True, "VALID", "n-123")
+    assert body["timestamp"].endswith("Z")
+    assert body["license"] == {
+        "id": license.id,
+        "product": "crm-exporter",
+        "type": "commercial",
+        "status": "ACTIVE",
+        "starts_on": license.starts_on.isoformat(),
+        "ends_on": license.ends_on.isoformat(),
+        "days_left": (license.ends_on - datetime.now(UTC).date()).days,
+        "max_sites": 3,
+        "sites_used": 0,
+        "site_active": None,
+    }
+    verify(answer, api)
+
+
+def test_a_forged_answer_fails_verification(api: Api) -> None:
+    license = api.issue()
+    answer = api.post("validate", {"key": license.key, "nonce": "abc"})
+    forged = requests.Response()
+    forged._content = answer.content.replace(b"true", b"false", 1)
+    assert forged.content != answer.content
+    forged.headers = answer.headers
+    with pytest.raises(InvalidSignature):
+        verify(forged, api)
+
+
+@pytest.mark.parametrize(
+    "spelling", [str.lower, lambda key: key.replace("-", ""), lambda key: key.replace("-", " ")]
+)
+def test_keys_are_case_dash_and_space_insensitive(api: Api, spelling: Any) -> None:
+    license = api.issue()
+    assert api.post("validate", {"key": spelling(license.display_key)}).json()["code"] == "VALID"
+
+
+def test_an_unknown_or_mistyped_key_is_not_found(api: Api) -> None:
+    license = api.issue()
+    mistyped = ("1" if license.key[0] != "1" else "2") + license.key[1:]
+    for key in (mistyped, "SOME-IMPORTED-KEY-THAT-IS-NOT-THERE"):
+        body = api.post("validate", {"key": key}).json()
+        assert (body["valid"], body["code"], body["license"]) == (False, "NOT_FOUND", None)
+
+
+def test_a_mistyped_key_costs_no_read() -> None:
+    class NoReads:
+        def get_license(self, license_id: str) -> License | None:
+            raise AssertionError("a mistyped key must not reach the database")
+
+    key = "ABCDE-FGHJK-MNPQR-STVWX-YZ01"
+    for check in "0123456789ABCDEFGHJKMNPQRSTVWXYZ":
+        try:
+            answer = validate(NoReads(), key=key + check, product=None, site=None, today=date(2027, 1, 1))
+        except AssertionError:
+            continue  # the one right check character reads
+        assert answer.code == "NOT_FOUND"
+
+
+@pytest.mark.parametrize(
+    ("changes", "code", "valid"),
+    [
+        ({"status": LicenseStatus.PENDING}, "PENDING", False),
+        ({"status": LicenseStatus.SUSPENDED}, "SUSPENDED", False),
+        ({"status": LicenseStatus.REVOKED}, "REVOKED", False),
+        ({"ends_on": datetime.now(UTC).date() - timedelta(days=1)}, "GRACE_PERIOD", True),
+        ({"ends_on": datetime.now(UTC).date() - timedelta(days=8)}, "EXPIRED", False),
+    ],
+)
+def test_each_status_has_its_code(api: Api, changes: dict[str, Any], code: str, valid: bool) -> None:
+    license = api.issue(**changes)
+    body = api.post("validate", {"key": license.key}).json()
+    assert (body["code"], body["valid"]) == (code, valid)
+    if code == "EXPIRED":
+        assert body["license"]["status"] == "EXPIRED"  # computed at read time
+
+
+def test_another_products_key_is_a_mismatch(api: Api) -> None:
+    license = api.issue()
+    assert (
+        api.post("validate", {"key": license.key, "product": "other-thing"}).json()["code"]
+        == "PRODUCT_MISMATCH"
+    )
+
+
+def test_sites_must_be_activated_but_development_hosts_are_free(api: Api) -> None:
+    license = api.issue()
+    for site, code in [
+        ("https://shop.example.com/", "SITE_NOT_ACTIVATED"),
+        ("http://localhost:8080", "VALID"),
+        ("crm.shop.test", "VALID"),
+        ("x.developer.com", "SITE_NOT_ACTIVATED"),
+        ("crm.local", "SITE_NOT_ACTIVATED"),
+    ]:
+        assert api.post("validate", {"key": license.key, "site": site}).json()["code"] == code, site
+    api.post("activate", {"key": license.key, "site": "https://www.Shop.Example.com:443/crm"})
+    body = api.post("validate", {"key": license.key, "site": "shop.example.com"}).json()
+    assert body["code"] == "VALID" and body["license"]["site_active"] is True
+
+
+def test_malformed_requests_are_400_and_signed(api: Api) -> None:
+    for body in ({}, {"key": ""}, {"key": "K", "site": "not a host!"}, {"key": "K" * 300}):
+        answer = api.post("validate", body)
+        assert answer.status_code == 400, body
+        assert answer.json()["error"]["code"] == "INVALID_REQUEST"
+        verify(answer, api)
+
+
+def test_the_answer_tells_a_key_holder_nothing_of_the_customer(api: Api) -> None:
+    license = api.issue()
+    api.post("activate", {"key": license.key, "site": "one.example.com"})
+    text = api.post("validate", {"key": license.key, "site": "two.example.com"}).text
+    for secret in ("one.example.com", "Globex", license.account_id, "billing", "@"):
+        assert secret not in text
+
+
+# -- activate and deactivate ----------------------------------------------------------------------
+
+
+def test_activation_within_the_limit_then_too_many_sites(api: Api) -> None:
+    license = api.issue()
+    for n in range(3):
+        answer = api.post("activate", {"key": license.key, "site": f"site{n}.example.com"})
+        assert answer.status_code == 200 and answer.json()["activated"] is True
+        verify(answer, api)
+    again = api.post("activate", {"key": license.key, "site": "site0.example.com"})
+    assert again.status_code == 200 and again.json()["license"]["sites_used"] == 3
+    refused = api.post("activate", {"key": license.key, "site": "site3.example.com"})
+    assert refused.status_code == 409
+    assert refused.json()["activated"] is False and refused.json()["code"] == "TOO_MANY_SITES"
+    free = api.post("activate", {"key": license.key, "site": "localhost"})
+    assert free.status_code == 200 and free.json()["license"]["sites_used"] == 3
+    stored = api.store.require_license(license.id)
+    assert stored.sites["localhost"].counted is False
+    assert [e.action for e in api.store.license_history(license.id)].count("site activated") == 4
+
+
+def test_the_last_slot_tells_the_account(api: Api) -> None:
+    license = api.issue()
+    for n in range(3):
+        api.post("activate", {"key": license.key, "site": f"s{n}.example.com"})
+    (event,) = api.queued()
+    assert event["detail-type"] == "SiteLimitReached" and event["detail"]["site"] == "s2.example.com"
+
+
+def test_refusals_have_their_status(api: Api) -> None:
+    revoked = api.issue(status=LicenseStatus.REVOKED)
+    assert api.post("activate", {"key": revoked.key, "site": "a.example.com"}).status_code == 403
+    assert api.post("activate", {"key": "NO-SUCH-KEY", "site": "a.example.com"}).status_code == 404
+    other = api.issue()
+    mismatch = api.post("activate", {"key": other.key, "site": "a.example.com", "product": "other"})
+    assert mismatch.status_code == 403 and mismatch.json()["code"] == "PRODUCT_MISMATCH"
+
+
+def test_new_sites_per_key_per_day_are_capped(api: Api) -> None:
+    license = api.issue(max_sites=50)
+    codes = [
+        api.post("activate", {"key": license.key, "site": f"s{n}.example.com"}).status_code for n in range(11)
+    ]
+    assert codes == [200] * 10 + [429]
+    refused = api.post("activate", {"key": license.key, "site": "s99.example.com"}).json()
+    assert refused["code"] == "RATE_LIMITED"
+    assert api.post("activate", {"key": license.key, "site": "dev.localhost"}).status_code == 200
+
+
+def test_deactivation_frees_the_slot(api: Api) -> None:
+    license = api.issue(max_sites=1)
+    api.post("activate", {"key": license.key, "site": "old.example.com"})
+    answer = api.post("deactivate", {"key": license.key, "site": "https://old.example.com/"})
+    assert answer.status_code == 200 and answer.json()["deactivated"] is True
+    verify(answer, api)
+    assert api.post("activate", {"key": license.key, "site": "new.example.com"}).status_code == 200
+    unknown = api.post("deactivate", {"key": license.key, "site": "never.example.com"})
+    assert unknown.status_code == 404
+    assert api.post("deactivate", {"key": "NO-SUCH-KEY", "site": "x.example.com"}).status_code == 404
+
+
+def test_the_openapi_document_lists_every_route(api: Api) -> None:
+    document = requests.get(f"{api.url}/v1/openapi.json", timeout=10).json()
+    assert document["openapi"].startswith("3.")
+    for path in (
+        "/v1/health",
+        "/v1/keys",
+        "/v1/licenses/validate",
+        "/v1/licenses/activate",
+        "/v1/licenses/deactivate",
+    ):
+        assert path in document["paths"]
+    schema = document["components"]["schemas"]["ValidateRequest"]
+    assert schema["required"] == ["key"]
+
+
+@pytest.mark.dynamodb_local
+def test_concurrent_activations_hold_the_site_limit(dynamodb_local_endpoint: str) -> None:
+    dynamodb = boto3.client("dynamodb", endpoint_url=dynamodb_local_endpoint)
+    create_table(dynamodb, "activation-race")
+    store = DynamoStore("activation-race", dynamodb)
+    (license,) = issue_licenses(
+        store, None, product=factories.product(), account=factories.account(), actor="t"
+    )
+    today = datetime.now(UTC).date()
+
+    def attempt(n: int) -> str:
+        try:
+            return activate(
+                store, key=license.key, site=f"site{n}.example.com", product=None, today=today
+            ).code
+        except Conflict:
+            return "CONFLICT"
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        codes = list(pool.map(attempt, range(20)))
+    assert codes.count("VALID") == 3
+    stored = store.require_license(license.id)
+    assert stored.sites_used == 3 and len(stored.sites) == 3
