@@ -46,6 +46,19 @@ class DeactivateRequest(BaseModel):
     nonce: str | None = Field(default=None, max_length=200)
 
 
+class UpdatesRequest(BaseModel):
+    key: str = Field(min_length=1, max_length=200)
+    product: str = Field(min_length=1, max_length=64)
+    site: str | None = Field(default=None, max_length=2048)
+    current_version: str | None = Field(default=None, max_length=64)
+    host_version: str | None = Field(default=None, max_length=64)
+
+
+class LicenseFileRequest(BaseModel):
+    key: str = Field(min_length=1, max_length=200)
+    site: str | None = Field(default=None, max_length=2048)
+
+
 class LicenseView(BaseModel):
     id: str
     product: str
@@ -84,6 +97,37 @@ class DeactivateAnswer(BaseModel):
     license: LicenseView | None
     nonce: str | None
     timestamp: str
+
+
+class LatestRelease(BaseModel):
+    version: str
+    released_at: str
+    notes_markdown: str
+    sha256: str
+    size: int
+    download_url: str | None
+    download_expires_at: str | None
+
+
+class UpdatesAnswer(BaseModel):
+    code: str
+    update_available: bool
+    latest: LatestRelease | None
+
+
+class LicenseFile(BaseModel):
+    kid: str
+    alg: str
+    payload: str
+    signature: str
+
+
+@lru_cache(maxsize=1)
+def files() -> Any:
+    from licensing.adapters.s3 import S3Files
+    from licensing.settings import get_settings
+
+    return S3Files(get_settings().release_bucket)
 
 
 @lru_cache(maxsize=1)
@@ -203,6 +247,74 @@ def deactivate(request: Annotated[DeactivateRequest, Body()]) -> Response[Deacti
             "timestamp": timestamp,
         },
     )
+
+
+@app.post("/v1/updates")
+def updates(request: Annotated[UpdatesRequest, Body()]) -> Response[UpdatesAnswer]:
+    """The newest release for the caller's host version, with a 24-hour download link when the
+    license entitles to it (`code` says why not otherwise)."""
+    from licensing.dates import utc_now
+    from licensing.services.updates import check_updates
+    from licensing.settings import get_settings
+
+    store, _, signer = dependencies()
+    answer = check_updates(
+        store,
+        signer,
+        key=request.key,
+        product=request.product,
+        current_version=request.current_version,
+        host_version=request.host_version,
+        now=utc_now(),
+        base_url=get_settings().public_base_url,
+    )
+    return _json(200, answer.body())
+
+
+@app.get("/v1/download")
+def download(token: str = "") -> Response[Any]:
+    """303 to a fresh presigned URL of the release file; 410 once the link has expired."""
+    from licensing.dates import utc_now
+    from licensing.errors import NotFound
+    from licensing.models import HistoryEntry
+    from licensing.services.updates import PRESIGNED_SECONDS, read_download_token
+
+    store, _, signer = dependencies()
+    claims = read_download_token(signer, token, now=utc_now())
+    release = store.get_release(claims["p"], claims["v"])
+    if release is None:
+        raise NotFound("This release is no longer available.")
+    store.add_history(
+        HistoryEntry(
+            license_id=claims["l"],
+            actor="extension",
+            action="downloaded",
+            detail={"version": release.version},
+            customer_visible=True,
+        )
+    )
+    url = files().download_url(release.file_key, release.filename, expires_in=PRESIGNED_SECONDS)
+    return Response(status_code=303, headers={"Location": url, "Cache-Control": "no-store"}, body="")
+
+
+@app.post("/v1/licenses/file")
+def license_file(request: Annotated[LicenseFileRequest, Body()]) -> Response[LicenseFile]:
+    """A signed offline license file, for sites that cannot call the API every time."""
+    from licensing.dates import utc_now
+    from licensing.errors import LicensingError
+    from licensing.services.updates import offline_file
+    from licensing.services.validation import NOT_FOUND, license_view
+    from licensing.services.validation import validate as validate_key
+
+    store, _, signer = dependencies()
+    now = utc_now()
+    answer = validate_key(store, key=request.key, product=None, site=request.site, today=now.date())
+    if not answer.valid or answer.license is None:
+        error = LicensingError(answer.detail)
+        error.code, error.status = answer.code, 404 if answer.code == NOT_FOUND else 403
+        raise error
+    view = license_view(answer.license, now.date(), answer.host)
+    return _json(200, offline_file(signer, view or {}, now=now, ends_on=answer.license.ends_on))
 
 
 def sign(result: dict[str, Any], path: str) -> dict[str, Any]:

@@ -163,7 +163,7 @@ def test_read_rights_do_not_write_and_write_rights_do_not_read(deployment: Deplo
             assert bool(brought) == (right in spec.rights), (spec.name, right, brought)
 
 
-def test_license_api_reads_licenses_signs_and_announces_but_never_mails(stack: Deployment) -> None:
+def test_license_api_reads_licenses_and_files_signs_and_announces_but_never_mails(stack: Deployment) -> None:
     statements = stack.statements_of("license_api")
     every_action = {action for statement in statements for action in Deployment.actions(statement)}
     assert {
@@ -172,8 +172,9 @@ def test_license_api_reads_licenses_signs_and_announces_but_never_mails(stack: D
         "events:PutEvents",
         "secretsmanager:GetSecretValue",
     } <= every_action
-    assert not {action for action in every_action if action.startswith(("ses:", "s3:"))}
-    assert _services(statements) == {"logs", "dynamodb", "events", "secretsmanager"}
+    assert "s3:GetObject*" in every_action and not {a for a in every_action if a.startswith("s3:Put")}
+    assert not {action for action in every_action if action.startswith("ses:")}
+    assert _services(statements) == {"logs", "dynamodb", "events", "secretsmanager", "s3"}
 
 
 def test_the_webhook_writes_licenses_puts_events_and_reads_only_the_stripe_secrets(stack: Deployment) -> None:

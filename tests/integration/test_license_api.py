@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from licensing.errors import Conflict
 from licensing.models import License, LicenseStatus
 from licensing.services.issuing import issue_licenses
 from licensing.services.validation import activate, validate
+from licensing.settings import reset_settings
 from tests import factories
 from tests.conftest import ROOT
 
@@ -55,9 +57,11 @@ class Api:
 
 
 @pytest.fixture
-def api(aws: dict[str, Any]) -> Iterator[Api]:
+def api(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
     gateway = Gateway(routes_from_catalogue(catalogue.FUNCTIONS), invoker(catalogue.FUNCTIONS, ROOT))
     server = serve(gateway, host="127.0.0.1", port=0)
+    monkeypatch.setenv("PUBLIC_BASE_URL", f"http://127.0.0.1:{server.port}")
+    reset_settings()
     try:
         yield Api(url=f"http://127.0.0.1:{server.port}", store=DynamoStore(aws["names"].table), aws=aws)
     finally:
@@ -295,3 +299,143 @@ def test_concurrent_activations_hold_the_site_limit(dynamodb_local_endpoint: str
     assert codes.count("VALID") == 3
     stored = store.require_license(license.id)
     assert stored.sites_used == 3 and len(stored.sites) == 3
+
+
+# -- updates, downloads, offline files ------------------------------------------------------------
+
+
+def publish(api: Api, version: str, *, requires_host: str | None = None, days_ago: int = 0) -> None:
+    from licensing.adapters.s3 import S3Files
+    from licensing.models import Release
+    from licensing.services.releases import publish_release
+
+    publish_release(
+        api.store,
+        S3Files(api.aws["names"].bucket),
+        product="crm-exporter",
+        version=version,
+        filename=f"crm-exporter-{version}.zip",
+        data=f"zip of {version}".encode(),
+        notes_markdown=f"Notes of {version}",
+        requires_host=requires_host,
+    )
+    if days_ago:
+        release = api.store.get_release("crm-exporter", version)
+        assert release is not None
+        moved = Release.model_validate(
+            release.model_dump() | {"published_at": datetime.now(UTC) - timedelta(days=days_ago)}
+        )
+        api.store.dynamodb.delete_item(
+            TableName=api.store.table_name,
+            Key={"pk": {"S": "PRODUCT#crm-exporter"}, "sk": {"S": f"RELEASE#{_sort_key(version)}"}},
+        )
+        api.store.put_release(moved)
+
+
+def _sort_key(version: str) -> str:
+    from licensing.versions import version_sort_key
+
+    return version_sort_key(version)
+
+
+def updates(api: Api, **body: Any) -> requests.Response:
+    return requests.post(f"{api.url}/v1/updates", json=body, timeout=20)
+
+
+def test_an_update_is_offered_with_a_link_that_downloads_the_file(api: Api) -> None:
+    license = api.issue()
+    publish(api, "1.0.0")
+    publish(api, "1.1.0")
+    answer = updates(api, key=license.key, product="crm-exporter", current_version="1.0.0", nonce="x")
+    assert answer.status_code == 200
+    verify(answer, api)
+    body = answer.json()
+    assert (body["code"], body["update_available"]) == ("VALID", True)
+    latest = body["latest"]
+    assert latest["version"] == "1.1.0" and latest["notes_markdown"] == "Notes of 1.1.0"
+    assert latest["size"] == len(b"zip of 1.1.0")
+    expires = datetime.fromisoformat(latest["download_expires_at"].replace("Z", "+00:00"))
+    assert timedelta(hours=23) < expires - datetime.now(UTC) <= timedelta(hours=24)
+    first = requests.get(latest["download_url"], allow_redirects=False, timeout=10)
+    assert first.status_code == 303
+    location = first.headers["Location"]
+    assert "X-Amz-Expires=300" in location and "crm-exporter-1.1.0.zip" in location
+    assert requests.get(location, timeout=10).content == b"zip of 1.1.0"
+    second = requests.get(latest["download_url"], allow_redirects=False, timeout=10)
+    assert second.status_code == 303  # the link is stable for a day; each use presigns anew
+    assert "downloaded" in [entry.action for entry in api.store.license_history(license.id)]
+
+
+def test_no_update_when_current_and_the_host_version_picks_the_release(api: Api) -> None:
+    license = api.issue()
+    publish(api, "1.0.0", requires_host=">=7.0,<9")
+    publish(api, "2.0.0", requires_host=">=9.0")
+    current = updates(api, key=license.key, product="crm-exporter", current_version="2.0.0").json()
+    assert current["update_available"] is False and current["latest"]["version"] == "2.0.0"
+    old_host = updates(
+        api, key=license.key, product="crm-exporter", current_version="0.9.0", host_version="8.2"
+    ).json()
+    assert old_host["latest"]["version"] == "1.0.0" and old_host["update_available"] is True
+
+
+def test_an_expired_license_keeps_what_it_paid_for(api: Api) -> None:
+    ended = datetime.now(UTC).date() - timedelta(days=30)
+    license = api.issue(ends_on=ended)
+    publish(api, "1.0.0", days_ago=60)
+    old = updates(api, key=license.key, product="crm-exporter").json()
+    assert old["code"] == "EXPIRED" and old["latest"]["download_url"]
+    publish(api, "1.1.0")
+    new = updates(api, key=license.key, product="crm-exporter").json()
+    assert new["code"] == "EXPIRED" and new["latest"]["version"] == "1.1.0"
+    assert new["latest"]["download_url"] is None
+
+
+def test_no_download_for_a_suspended_license_or_another_product(api: Api) -> None:
+    suspended = api.issue(status=LicenseStatus.SUSPENDED)
+    publish(api, "1.0.0")
+    body = updates(api, key=suspended.key, product="crm-exporter").json()
+    assert body["code"] == "SUSPENDED" and body["latest"]["download_url"] is None
+    other = updates(api, key=api.issue().key, product="acme-sales-automation").json()
+    assert other == {"code": "PRODUCT_MISMATCH", "update_available": False, "latest": None}
+
+
+def test_a_forged_or_expired_download_link_is_refused(api: Api) -> None:
+    from licensing.services.updates import download_token
+    from licensing.signing import Signer
+
+    license = api.issue()
+    publish(api, "1.0.0")
+    url = updates(api, key=license.key, product="crm-exporter").json()["latest"]["download_url"]
+    token = url.split("token=")[1]
+    tampered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    assert (
+        requests.get(f"{api.url}/v1/download?token={tampered}", allow_redirects=False, timeout=10).status_code
+        == 400
+    )
+    release = api.store.get_release("crm-exporter", "1.0.0")
+    assert release is not None
+    signer = Signer.from_seed_hex(os.environ["SIGNING_KEY"])
+    old = download_token(
+        signer, license_id=license.id, release=release, expires=datetime.now(UTC) - timedelta(seconds=1)
+    )
+    answer = requests.get(f"{api.url}/v1/download?token={old}", allow_redirects=False, timeout=10)
+    assert answer.status_code == 410 and answer.json()["error"]["code"] == "LINK_EXPIRED"
+
+
+def test_an_offline_license_file_is_signed_and_ends_with_the_license(api: Api) -> None:
+    ends = datetime.now(UTC).date() + timedelta(days=10)
+    license = api.issue(ends_on=ends)
+    answer = requests.post(f"{api.url}/v1/licenses/file", json={"key": license.key}, timeout=10)
+    assert answer.status_code == 200
+    document = answer.json()
+    keys = requests.get(f"{api.url}/v1/keys", timeout=10).json()["keys"]
+    (key,) = [k for k in keys if k["kid"] == document["kid"]]
+    payload = base64.b64decode(document["payload"])
+    Ed25519PublicKey.from_public_bytes(base64.b64decode(key["public_key"])).verify(
+        base64.b64decode(document["signature"]), payload
+    )
+    content = json.loads(payload)
+    assert content["license"]["id"] == license.id and content["valid_until"] == ends.isoformat()
+    revoked = api.issue(status=LicenseStatus.REVOKED)
+    refused = requests.post(f"{api.url}/v1/licenses/file", json={"key": revoked.key}, timeout=10)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "REVOKED"

@@ -81,7 +81,7 @@ FUNCTIONS: tuple[Function, ...] = (
         name="license_api",
         description="The /v1 license API for installed extensions, and the 404 of unknown routes.",
         routes=("ANY /v1/{proxy+}", "$default"),
-        rights=(TABLE_READ, TABLE_WRITE, EVENTS_PUT, SIGNING_KEY),
+        rights=(TABLE_READ, TABLE_WRITE, BUCKET_READ, EVENTS_PUT, SIGNING_KEY),
         memory_mb=1024,
     ),
     Function(

@@ -40,7 +40,20 @@ class Signer:
         return hashlib.sha256(self.public_key).hexdigest()[:16]
 
     def sign(self, body: bytes) -> str:
+        """The signature of `body`, base64-encoded (as the X-Signature header carries it)."""
         return base64.b64encode(self.private_key.sign(body)).decode()
+
+    def sign_raw(self, body: bytes) -> bytes:
+        return self.private_key.sign(body)
+
+    def verifies(self, body: bytes, signature: bytes) -> bool:
+        from cryptography.exceptions import InvalidSignature
+
+        try:
+            self.private_key.public_key().verify(signature, body)
+        except InvalidSignature:
+            return False
+        return True
 
     def jwk(self) -> dict[str, str]:
         return {"kid": self.kid, "alg": ALGORITHM, "public_key": base64.b64encode(self.public_key).decode()}

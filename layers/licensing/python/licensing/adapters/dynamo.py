@@ -521,6 +521,13 @@ class DynamoStore:
             raise NotFound("No such license.")
         return license
 
+    def add_history(self, entry: HistoryEntry) -> None:
+        """Append to a license's history (e.g. a download), without touching the license."""
+        try:
+            self.dynamodb.put_item(TableName=self.table_name, Item=_serialize(_history_item(entry)))
+        except ClientError as error:
+            raise translate(error, "record history") from error
+
     def license_history(self, license_id: str) -> list[HistoryEntry]:
         items = self._query_key(f"LICENSE#{license_id}", sk_prefix="HISTORY#")
         return [HistoryEntry.model_validate(_data(item)) for item in items]

@@ -1,0 +1,157 @@
+"""Update checks and downloads for installed extensions (API.md section 2).
+
+A release is downloadable with a license that is VALID or in its GRACE_PERIOD, or EXPIRED when the
+release was published on or before the license's end date: customers keep what they paid for. A
+custom product's releases only for licenses of that product. The download link is a stable URL
+with a signed token valid for 24 hours (updaters cache answers); each use redirects to a presigned
+S3 URL that lives a few minutes.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+from urllib.parse import urlencode
+
+from ..dates import iso_timestamp
+from ..errors import InvalidInput, LicensingError
+from ..lifecycle import EXPIRED, GRACE_PERIOD, VALID, validity_code
+from ..models import License, Release
+from ..signing import Signer
+from ..versions import parse_version, supports_host
+from .validation import NOT_FOUND, PRODUCT_MISMATCH, find_license
+
+DOWNLOAD_LINK_LIFETIME = timedelta(hours=24)
+PRESIGNED_SECONDS = 300
+
+
+class ReleaseReader(Protocol):
+    def get_license(self, license_id: str) -> License | None: ...
+    def list_releases(self, product: str) -> list[Release]: ...
+
+
+class LinkExpired(LicensingError):
+    code = "LINK_EXPIRED"
+    status = 410
+
+
+def entitled(license: License, release: Release, code: str) -> bool:
+    """Whether the license may download the release, given its validity code today."""
+    if release.product != license.product:
+        return False
+    if code in (VALID, GRACE_PERIOD):
+        return True
+    return code == EXPIRED and release.published_at.date() <= license.ends_on
+
+
+@dataclass
+class UpdateAnswer:
+    code: str
+    release: Release | None = None
+    update_available: bool = False
+    download_url: str | None = None
+    download_expires_at: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        latest = None
+        if self.release is not None:
+            latest = {
+                "version": self.release.version,
+                "released_at": iso_timestamp(self.release.published_at),
+                "notes_markdown": self.release.notes_markdown,
+                "sha256": self.release.sha256,
+                "size": self.release.size,
+                "download_url": self.download_url,
+                "download_expires_at": self.download_expires_at,
+            }
+        return {"code": self.code, "update_available": self.update_available, "latest": latest}
+
+
+def check_updates(
+    store: ReleaseReader,
+    signer: Signer,
+    *,
+    key: str,
+    product: str,
+    current_version: str | None,
+    host_version: str | None,
+    now: datetime,
+    base_url: str,
+) -> UpdateAnswer:
+    """The newest release that supports the caller's host, and a download link when entitled."""
+    if current_version is not None:
+        parse_version(current_version)
+    license = find_license(store, key)
+    if license is None:
+        return UpdateAnswer(NOT_FOUND)
+    if product != license.product:
+        return UpdateAnswer(PRODUCT_MISMATCH)
+    today = now.date()
+    code = validity_code(license, today)
+    release = next(
+        (r for r in store.list_releases(product) if supports_host(r.requires_host, host_version)), None
+    )
+    if release is None:
+        return UpdateAnswer(code)
+    newer = current_version is None or parse_version(release.version) > parse_version(current_version)
+    answer = UpdateAnswer(code, release, update_available=newer)
+    if entitled(license, release, code):
+        expires = now + DOWNLOAD_LINK_LIFETIME
+        token = download_token(signer, license_id=license.id, release=release, expires=expires)
+        answer.download_url = f"{base_url.rstrip('/')}/v1/download?{urlencode({'token': token})}"
+        answer.download_expires_at = iso_timestamp(expires)
+    return answer
+
+
+def download_token(signer: Signer, *, license_id: str, release: Release, expires: datetime) -> str:
+    """A signed, self-contained token naming the release file and when the link expires."""
+    payload = json.dumps(
+        {"l": license_id, "p": release.product, "v": release.version, "exp": int(expires.timestamp())},
+        separators=(",", ":"),
+    ).encode()
+    return f"{_b64(payload)}.{_b64(signer.sign_raw(payload))}"
+
+
+def read_download_token(signer: Signer, token: str, *, now: datetime) -> dict[str, Any]:
+    """The token's claims; InvalidInput for a forged or garbled one, LinkExpired after 24 hours."""
+    try:
+        encoded_payload, encoded_signature = token.split(".")
+        payload = base64.urlsafe_b64decode(_pad(encoded_payload))
+        if not signer.verifies(payload, base64.urlsafe_b64decode(_pad(encoded_signature))):
+            raise ValueError("forged")
+        claims: dict[str, Any] = json.loads(payload)
+        int(claims["exp"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise InvalidInput("This download link is not valid.") from error
+    if int(claims["exp"]) < now.timestamp():
+        raise LinkExpired("This download link has expired: check for updates again for a fresh one.")
+    return claims
+
+
+def offline_file(
+    signer: Signer, license_view: dict[str, Any], *, now: datetime, ends_on: date
+) -> dict[str, str]:
+    """A signed offline license file: the license, when it was issued, and until when it holds
+    (30 days, never past the license's end date)."""
+    valid_until = min(now.date() + timedelta(days=30), ends_on)
+    payload = json.dumps(
+        {"license": license_view, "issued_at": iso_timestamp(now), "valid_until": valid_until.isoformat()},
+        separators=(",", ":"),
+    ).encode()
+    return {
+        "kid": signer.kid,
+        "alg": "Ed25519",
+        "payload": base64.b64encode(payload).decode(),
+        "signature": signer.sign(payload),
+    }
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _pad(text: str) -> str:
+    return text + "=" * (-len(text) % 4)
