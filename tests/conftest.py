@@ -88,6 +88,11 @@ def _dynamodb_local_dir() -> Path:
 def dynamodb_local_endpoint() -> Iterator[str]:
     """AWS's own DynamoDB Local (Java). It listens on every interface, so `make test` runs this
     leg in a network namespace that has only loopback."""
+    if [name for _, name in socket.if_nameindex()] != ["lo"]:
+        pytest.fail(
+            "DynamoDB Local listens on every interface: run its tests in a network namespace of their "
+            "own, as `make test-dynamodb-local` does (unshare -n)"
+        )
     java = shutil.which("java")
     if java is None:
         pytest.fail("Java 17+ is needed for DynamoDB Local")

@@ -49,20 +49,10 @@ def purchases() -> Any:
 
 @app.post("/webhooks/stripe")
 def stripe_webhook() -> Response:
-    from licensing.adapters.stripe_api import verify_event
-    from licensing.errors import InvalidInput
-
     event = app.current_event
     body = event.body or ""
     payload = base64.b64decode(body) if event.is_base64_encoded else body.encode()
-    signature = event.headers.get("stripe-signature")
-    secrets = webhook_secrets()
-    try:
-        stripe_event = verify_event(payload, signature, secrets.values())
-    except InvalidInput:
-        if not secrets.refresh():
-            raise
-        stripe_event = verify_event(payload, signature, secrets.values())
+    stripe_event = webhook_secrets().verify(payload, event.headers.get("stripe-signature"))
     logger.append_keys(stripe_event_id=stripe_event["id"], stripe_event_type=stripe_event.get("type"))
     answer = purchases().handle(stripe_event)
     return Response(status_code=200, content_type=JSON, body=json.dumps(answer))

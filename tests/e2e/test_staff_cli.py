@@ -8,6 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import boto3
+
+from licensing.adapters.dynamo import DynamoStore
+from licensing.devserver.resources import LOCAL
 from tests.e2e.conftest import LocalSystem, mails_to
 
 LICENSING = Path(sys.executable).with_name("licensing")
@@ -114,3 +118,54 @@ def test_errors_are_one_line_and_a_non_zero_exit(local_system: LocalSystem) -> N
         result = cli(local_system, *arguments)
         assert result.returncode != 0
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_products_are_created_and_updated_and_their_prices_sell_them(local_system: LocalSystem) -> None:
+    created = ok(
+        cli(
+            local_system,
+            "products",
+            "create",
+            "pdf-merger",
+            "--name",
+            "PDF Merger",
+            "--price",
+            "price_pdf",
+            "--term-months",
+            "6",
+            "--max-sites",
+            "2",
+            "--renewal-price",
+            "2900",
+            "--yes",
+        )
+    )
+    assert (created["name"], created["term_months"], created["stripe_price_ids"]) == (
+        "PDF Merger",
+        6,
+        ["price_pdf"],
+    )
+    updated = ok(cli(local_system, "products", "update", "pdf-merger", "--max-sites", "5", "--yes"))
+    assert (updated["max_sites"], updated["term_months"]) == (5, 6)
+    store = DynamoStore(
+        LOCAL.table, boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{local_system.aws_port}")
+    )
+    assert store.product_for_price("price_pdf") == "pdf-merger"
+    custom = ok(
+        cli(
+            local_system,
+            "products",
+            "create",
+            "umbrella-sync",
+            "--name",
+            "Umbrella Sync",
+            "--custom-for",
+            "Acme Corp",
+            "--yes",
+        )
+    )
+    assert custom["kind"] == "custom"
+    again = cli(local_system, "products", "create", "pdf-merger", "--name", "X", "--yes")
+    assert again.returncode != 0 and "exists" in again.stderr
+    bad = cli(local_system, "products", "create", "Bad Slug", "--name", "X", "--yes")
+    assert bad.returncode != 0 and "slug" in bad.stderr

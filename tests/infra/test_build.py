@@ -146,3 +146,15 @@ def test_every_runtime_package_of_the_makefile_is_pinned_in_requirements() -> No
         if "==" in line and not line.startswith("#")
     }
     assert set(runtime.group(1).split()) <= pinned
+
+
+def test_the_layer_is_built_for_the_runtime_and_architecture_the_stack_deploys() -> None:
+    from infra.functions import ARCHITECTURE, RUNTIME
+
+    makefile = (Path(__file__).parents[2] / "Makefile").read_text()
+    python = re.search(r"^LAMBDA_PYTHON := (\S+)$", makefile, re.MULTILINE)
+    platform = re.search(r"^LAMBDA_PLATFORM := (\S+)$", makefile, re.MULTILINE)
+    assert python and platform
+    assert RUNTIME.name == f"python{python.group(1)}"
+    machine = {"arm64": "aarch64", "x86_64": "x86_64"}[ARCHITECTURE.name]
+    assert platform.group(1).endswith(machine)

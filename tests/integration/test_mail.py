@@ -49,3 +49,20 @@ def test_ses_sends_raw_mime_with_text_and_html(aws: dict[str, Any]) -> None:
     assert "<table" in sent["html"]
     assert sent["headers"]["From"] == "DevCRM Extensions <licenses@vendor.example>"
     assert sent["headers"]["Message-ID"].endswith("@vendor.example>")
+
+
+def test_the_dev_mailbox_lists_messages_in_the_contracts_shape_newest_last(aws: dict[str, Any]) -> None:
+    import json
+    import re
+
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    mailer = SesMailer("DevCRM Extensions <licenses@vendor.example>")
+    for recipient in ("first@acme.test", "second@acme.test"):
+        mailer.send(render(get_settings().templates_dir, "license_issued", [recipient], CONTEXT))
+    answer = Mailbox().json_view(Request(EnvironBuilder(path="/_dev/mail.json").get_environ()))
+    listed = json.loads(answer.get_data())
+    assert [message["to"] for message in listed] == [["first@acme.test"], ["second@acme.test"]]
+    assert set(listed[0]) == {"to", "subject", "text", "html", "sent_at"}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", listed[0]["sent_at"])

@@ -134,11 +134,12 @@ def dev(ctx: click.Context, port: int, aws_port: int, no_demo: bool) -> None:
     """The local dev server: the whole system on loopback, with demo data."""
     if ctx.invoked_subcommand is not None:
         return
-    from .devserver.server import DevServer, PortInUse
+    from .devserver.gateway import PortInUseError
+    from .devserver.server import DevServer
 
     try:
         server = DevServer(port=port, aws_port=aws_port, demo=not no_demo).start()
-    except PortInUse as error:
+    except PortInUseError as error:
         raise click.ClickException(str(error)) from None
     click.echo(
         f"License manager running locally\n"
@@ -238,6 +239,113 @@ def products_show(obj: CliContext, slug: str) -> None:
         "releases",
     ]
     emit(obj, [row], columns, single=True)
+
+
+def _product_options(command: Any) -> Any:
+    """The product settings `products create` and `products update` share."""
+    options = [
+        click.option("--name", help="The product's name, as customers see it."),
+        click.option(
+            "--price", "prices", multiple=True, help="A Stripe price id that sells it (repeatable)."
+        ),
+        click.option("--trial-price", "trial_prices", multiple=True, help="A Stripe price id of its trial."),
+        click.option("--term-months", type=click.IntRange(1, 120), help="License term (default 12)."),
+        click.option(
+            "--max-sites", type=click.IntRange(0, 10_000), help="Production sites per license (default 3)."
+        ),
+        click.option(
+            "--grace-days", type=click.IntRange(0, 365), help="Grace after the end date (default 7)."
+        ),
+        click.option("--trial-days", type=click.IntRange(1, 365), help="Length of a trial (default 14)."),
+        click.option("--renewal-price", type=click.IntRange(0), help="Renewal price in cents."),
+        click.option("--currency", default="eur", show_default=True, help="Currency of the renewal price."),
+        click.option(
+            "--dev-host",
+            "dev_hosts",
+            multiple=True,
+            help="A development-host pattern (repeatable; replaces the default list).",
+        ),
+        click.option("--description", help="A line about the product."),
+        click.option("--yes", is_flag=True, help="Do not ask for confirmation."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _product_changes(**given: Any) -> dict[str, Any]:
+    from .models import Price
+
+    names = {
+        "prices": "stripe_price_ids",
+        "trial_prices": "trial_price_ids",
+        "dev_hosts": "development_hosts",
+    }
+    changes = {
+        names.get(k, k): list(v) if isinstance(v, tuple) else v
+        for k, v in given.items()
+        if v not in (None, ())
+    }
+    if "renewal_price" in changes:
+        changes["renewal_price"] = Price(
+            amount=changes.pop("renewal_price"), currency=given.get("currency") or "eur"
+        )
+    changes.pop("currency", None)
+    return changes
+
+
+def _save_product(obj: CliContext, product: Any, yes: bool, verb: str) -> None:
+    if not yes:
+        click.confirm(f"{verb} the product {product.slug!r}?", abort=True)
+    obj.store().put_product(product)
+    emit(
+        obj,
+        [_product_row(product)],
+        ["slug", "name", "kind", "term_months", "max_sites", "grace_days", "stripe_price_ids"],
+        single=True,
+    )
+
+
+@products.command("create")
+@click.argument("slug")
+@click.option("--custom-for", "owner", default=None, help="A custom product of this account (name or id).")
+@_product_options
+@click.pass_obj
+def products_create(obj: CliContext, slug: str, owner: str | None, yes: bool, **given: Any) -> None:
+    """A new product (public, or custom for one account)."""
+    from .models import Product
+
+    with domain_errors():
+        store = obj.store()
+        if store.get_product(slug) is not None:
+            raise click.ClickException(f"the product {slug!r} exists: use products update")
+        values = _product_changes(**given)
+        if not values.get("name"):
+            raise click.UsageError("--name is required")
+        if owner:
+            values |= {"kind": "custom", "owner_account_id": find_account(store, owner).id}
+        try:
+            product = Product.model_validate({"slug": slug} | values)
+        except ValueError as error:
+            raise click.ClickException(_first_error(error)) from None
+        _save_product(obj, product, yes, "Create")
+
+
+@products.command("update")
+@click.argument("slug")
+@_product_options
+@click.pass_obj
+def products_update(obj: CliContext, slug: str, yes: bool, **given: Any) -> None:
+    """Change a product's settings (new licenses take them; existing ones keep theirs)."""
+    from .models import Product
+
+    with domain_errors():
+        product = obj.store().require_product(slug)
+        try:
+            changed = Product.model_validate(product.model_dump() | _product_changes(**given))
+        except ValueError as error:
+            raise click.ClickException(_first_error(error)) from None
+        _save_product(obj, changed, yes, "Update")
 
 
 def _product_row(product: Any) -> dict[str, Any]:

@@ -63,6 +63,15 @@ def create_resolver(*, enable_validation: bool = True) -> APIGatewayHttpResolver
             error_response(400, "INVALID_REQUEST", "The request is not valid.", _validation_details(error)),
         )
 
+    @app.exception_handler(Exception)
+    def unexpected_error(error: Exception) -> Response:
+        # A bug or an outage below the domain (e.g. a network timeout): still the contract's shape
+        # and a request id to quote, and a 5xx so that a caller (Stripe) retries.
+        logger.exception("unexpected error", extra={"error_type": type(error).__name__})
+        return _with_request_id(
+            app, error_response(500, "INTERNAL_ERROR", "Something went wrong on our side; try again later.")
+        )
+
     @app.exception_handler(LicensingError)
     def domain_error(error: LicensingError) -> Response:
         if error.status >= 500:

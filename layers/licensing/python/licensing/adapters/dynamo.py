@@ -296,16 +296,6 @@ class DynamoStore:
             return account
         return linked
 
-    def save_account(self, account: Account) -> None:
-        try:
-            self.dynamodb.put_item(
-                TableName=self.table_name,
-                Item=_serialize(self._account_item(account)),
-                ConditionExpression="attribute_exists(pk)",
-            )
-        except ClientError as error:
-            raise translate(error, "save account") from error
-
     def get_account(self, account_id: str) -> Account | None:
         item = self._get(f"ACCOUNT#{account_id}", "ACCOUNT")
         return Account.model_validate(_data(item)) if item else None

@@ -70,6 +70,16 @@ class WebhookSecrets:
         self._values = _read_secret(str(self.secret_arn))
         self._read_at = time.monotonic()
 
+    def verify(self, payload: bytes, signature_header: str | None) -> dict[str, Any]:
+        """The verified event; a failed signature reads the secret again once (it may have been
+        replaced since this function started) before it is refused."""
+        try:
+            return verify_event(payload, signature_header, self.values())
+        except InvalidInput:
+            if not self.refresh():
+                raise
+        return verify_event(payload, signature_header, self.values())
+
 
 def verify_event(payload: bytes, signature_header: str | None, secrets: tuple[str, ...]) -> dict[str, Any]:
     """The event of a correctly signed payload; InvalidInput for a bad signature or body.

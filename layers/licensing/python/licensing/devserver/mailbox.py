@@ -71,7 +71,10 @@ class Mailbox:
         }
 
     def json_view(self, _: Request) -> Response:
-        return Response(json.dumps(self.messages()), content_type="application/json")
+        """API.md's shape: `[{"to", "subject", "text", "html", "sent_at"}]`, newest last."""
+        fields = ("to", "subject", "text", "html", "sent_at")
+        listed = [{name: message[name] for name in fields} for message in self.messages()]
+        return Response(json.dumps(listed), content_type="application/json")
 
     def html_view(self, _: Request) -> Response:
         return Response(_PAGE.render(messages=self.messages()), content_type="text/html; charset=utf-8")

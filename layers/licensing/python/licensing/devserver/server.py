@@ -23,10 +23,6 @@ REPO_ROOT = Path(__file__).resolve().parents[5]
 DEFAULT_WEBHOOK_SECRET = "whsec_local_dev"  # noqa: S105 (the documented local default, not a secret)
 
 
-class PortInUse(OSError):
-    pass
-
-
 def local_environment(aws_endpoint: str, public_url: str, names: LocalNames = LOCAL) -> dict[str, str]:
     """The environment the handlers see locally: what the stack sets in Lambda, on the emulator."""
     return {
@@ -69,7 +65,7 @@ class DevServer:
         from ..adapters.dynamo import DynamoStore
         from ..adapters.s3 import S3Files
         from .demo import load_demo_data
-        from .functions import LambdaContext, load_handler
+        from .functions import invoker
         from .gateway import Gateway, routes_from_catalogue, serve
         from .mailbox import Mailbox
         from .resources import provision
@@ -82,11 +78,7 @@ class DevServer:
         self._moto.start()
         host, aws_port = self._moto.get_host_and_port()
         self.aws_endpoint = f"http://{host}:{aws_port}"
-        handlers = {function.name: load_handler(function, REPO_ROOT) for function in catalogue.FUNCTIONS}
-
-        def invoke(name: str, event: dict[str, Any]) -> Any:
-            return handlers[name](event, LambdaContext(catalogue.function(name)))
-
+        invoke = invoker(catalogue.FUNCTIONS, REPO_ROOT)
         mailbox = Mailbox()
         gateway = Gateway(
             routes_from_catalogue(catalogue.FUNCTIONS),
@@ -129,26 +121,32 @@ class DevServer:
             self._moto.stop()
 
     def wait(self) -> None:
-        """Block until interrupted (Ctrl-C), then stop cleanly."""
+        """Block until interrupted (Ctrl-C, or a plain `kill`), then stop cleanly."""
+        import signal
+
         stopped = threading.Event()
+        # Both set explicitly: a server started in the background inherits an ignored SIGINT.
+        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+        signal.signal(signal.SIGINT, lambda *_: stopped.set())
         try:
             while not stopped.wait(1):
-                pass
-        except KeyboardInterrupt:
-            pass
+                pass  # waking each second lets the signal handlers run
         finally:
             self.stop()
 
 
 def _check_port(host: str, port: int) -> None:
+    """Refuse a port another program listens on, before anything starts. SO_REUSEADDR, as the
+    servers themselves bind: a port our own last run left in TIME_WAIT is free to use."""
     import socket
+
+    from .gateway import PortInUseError
 
     if port == 0:
         return
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
-            raise PortInUse(
-                f"port {port} is already in use on {host}: stop what uses it, or pick another"
-            ) from None
+            raise PortInUseError(host, port) from None
