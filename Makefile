@@ -12,7 +12,7 @@ RUNTIME_PACKAGES := aws-lambda-powertools boto3 pydantic jinja2 stripe cryptogra
 LAMBDA_PLATFORM := manylinux2014_aarch64
 LAMBDA_PYTHON := 3.14
 
-.PHONY: help install run test test-unit test-dynamodb-local lint format synth build bench deploy clean
+.PHONY: help install lock run test test-dynamodb-local lint format synth build bench deploy clean
 
 help:
 	@echo "make run    - the local system with demo data on http://127.0.0.1:8000"
@@ -26,10 +26,18 @@ help:
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: requirements.txt pyproject.toml | $(BIN)/activate
+$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.8
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt -e .
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
+
+# requirements.txt names what we use; requirements.lock pins everything it pulls in, for every
+# platform, so that .venv and the Lambda layer get one version of each package. After changing
+# requirements.txt: make lock.
+lock: | $(BIN)/activate
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 requirements.txt -o requirements.lock
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

@@ -3,7 +3,7 @@
 - ``build/layer-licensing``: the ``licensing`` package (``python/licensing``) and the jinja2
   templates (``templates/``, which Lambda mounts at ``/opt/templates``).
 - ``build/layer-deps``: the third-party runtime packages as Linux arm64 wheels for the Lambda
-  Python version, at the versions pinned in ``requirements.txt``.
+  Python version, at the versions pinned in ``requirements.lock`` (as ``.venv`` is).
 
 Usage: ``python -m infra.build --platform manylinux2014_aarch64 --python-version 3.14 PACKAGE...``
 """
@@ -25,7 +25,7 @@ DEPENDENCIES_LAYER_DIR = BUILD_DIR / "layer-deps"
 PLACEHOLDER_LAYER_DIR = BUILD_DIR / "layer-placeholder"
 PACKAGE_DIR = ROOT / "layers" / "licensing" / "python" / "licensing"
 TEMPLATES_DIR = ROOT / "templates"
-REQUIREMENTS = ROOT / "requirements.txt"
+REQUIREMENTS = ROOT / "requirements.lock"
 
 # Parts of the package that only run on a laptop: they import moto and click, which Lambda lacks.
 LOCAL_ONLY = frozenset({"devserver", "cli.py"})

@@ -108,7 +108,7 @@ def test_dependencies_are_installed_as_lambda_wheels_at_the_pinned_versions(
     assert "--implementation cp" in options
     assert "--only-binary=:all:" in options
     assert command[-2:] == ["pydantic", "jinja2"]
-    assert pinned == [build.constraints(ROOT / "requirements.txt")]
+    assert pinned == [build.constraints(ROOT / "requirements.lock")]
     # Only a finished install becomes the layer.
     assert _files(tmp_path / "deps") == {"python/pydantic.py"}
     assert not (tmp_path / "deps.partial").exists()
@@ -158,3 +158,20 @@ def test_the_layer_is_built_for_the_runtime_and_architecture_the_stack_deploys()
     assert RUNTIME.name == f"python{python.group(1)}"
     machine = {"arm64": "aarch64", "x86_64": "x86_64"}[ARCHITECTURE.name]
     assert platform.group(1).endswith(machine)
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        requirement = line.split("#", 1)[0].split(";", 1)[0].strip()
+        if "==" in requirement:
+            name, version = requirement.split("==")
+            pins[re.sub(r"\[.*\]", "", name).strip().lower()] = version.strip()
+    return pins
+
+
+def test_the_lock_pins_what_requirements_names_at_the_same_versions() -> None:
+    # `make lock` after a change of requirements.txt: .venv and the layer install from the lock.
+    named, locked = _pins(ROOT / "requirements.txt"), _pins(ROOT / "requirements.lock")
+    assert {name: locked.get(name) for name in named} == named
+    assert {"urllib3", "typing-extensions", "pydantic-core", "botocore"} <= set(locked)
