@@ -1,60 +1,218 @@
-"""`make bench`: cold-start import time of each function against a bare `import boto3`, measured
-in fresh interpreters in the same run. Prints a table and writes bench/results.json.
+"""`make bench`: the figures DESIGN.md tracks, each a count or a ratio against a baseline measured
+in the same run (never an absolute time), printed as a table and written to bench/results.json.
 
-Later work adds the other figures DESIGN.md tracks (validation reads and warm cost, job reads per
-due license, email throughput) to the same table.
+- `validate_reads`, `activate_writes`: DynamoDB requests of one validation and one activation.
+- `validate_warm_ratio`: a warm validation through the license API's handler (API Gateway event in,
+  signed answer out) against a bare `GetItem` of the same item, on the same emulator.
+- `validate_cold_ratio`: a fresh process that imports the handler and validates once, against a
+  fresh process that imports boto3 and does one `GetItem`.
+- `cold_ratio_<function>`: importing each function's handler against a bare `import boto3`.
+
+The figures of work not built yet (`expiry_reads_per_due`, `notify_emails_per_s`,
+`notify_ses_calls_per_100`) come with the lifecycle job and the release mails.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
+import secrets
 import statistics
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
-
-from licensing import catalogue
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNS = 5
+COLD_RUNS = 5
+WARM_RUNS = 200
 
 
-def import_seconds(code: str) -> float:
-    """Median wall time of running `code` in a fresh interpreter, minus an empty interpreter."""
+def median_seconds(action: Callable[[], Any], runs: int) -> float:
+    timings = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        timings.append(time.perf_counter() - start)
+    return statistics.median(timings)
 
-    def run(snippet: str) -> float:
-        timer = f"import time; t = time.perf_counter(); {snippet}; print(time.perf_counter() - t)"
+
+def process_seconds(code: str, environment: dict[str, str]) -> float:
+    """Median wall time of `code` in a fresh interpreter, as it reports it itself."""
+
+    def run() -> float:
+        timer = f"import time; t = time.perf_counter()\n{code}\nprint(time.perf_counter() - t)"
         result = subprocess.run(
-            [sys.executable, "-c", timer], capture_output=True, text=True, check=True, cwd=ROOT
+            [sys.executable, "-c", timer],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+            env=environment,
         )
         return float(result.stdout.strip().splitlines()[-1])
 
-    return statistics.median(run(code) for _ in range(RUNS))
+    return statistics.median(run() for _ in range(COLD_RUNS))
 
 
-def function_import(name: str) -> str:
+def load_handler_code(name: str) -> str:
     path = ROOT / "functions" / name / "handler.py"
     return (
-        "import importlib.util; "
-        f"spec = importlib.util.spec_from_file_location('handler_{name}', {str(path)!r}); "
-        "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)"
+        "import importlib.util\n"
+        f"spec = importlib.util.spec_from_file_location('handler_{name}', {str(path)!r})\n"
+        "module = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(module)\n"
     )
 
 
+class RequestCounter:
+    """Counts the DynamoDB API calls a client makes, by operation."""
+
+    def __init__(self, client: Any) -> None:
+        self.calls: list[str] = []
+        client.meta.events.register("before-call.dynamodb.*", self._count)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.calls.append(model.name)
+
+    def reset(self) -> None:
+        self.calls.clear()
+
+
+WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
+
+
 def main() -> None:
-    baseline = import_seconds("import boto3")
-    results: dict[str, float] = {}
-    rows = [("baseline: import boto3", baseline * 1000, 1.0)]
-    for function in catalogue.FUNCTIONS:
-        seconds = import_seconds(function_import(function.name))
-        ratio = seconds / baseline
-        results[f"cold_ratio_{function.name}"] = round(ratio, 3)
-        rows.append((f"cold import {function.name}", seconds * 1000, ratio))
-    print(f"{'figure':40} {'ms':>9} {'ratio':>7}")
-    for label, milliseconds, ratio in rows:
-        print(f"{label:40} {milliseconds:9.1f} {ratio:7.2f}")
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    environment = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "SIGNING_KEY": secrets.token_hex(32),
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+    }
+    os.environ.update(environment)
+    try:
+        results = measure(boto3.session.Session(), environment)
+    finally:
+        server.stop()
+    print(f"{'figure':32} {'value':>10}")
+    for name, value in results.items():
+        print(f"{name:32} {value:10.3f}")
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print("written to bench/results.json")
+
+
+def measure(session: Any, environment: dict[str, str]) -> dict[str, float]:
+    from datetime import UTC, datetime
+
+    from licensing import catalogue
+    from licensing.adapters.dynamo import DynamoStore
+    from licensing.devserver.functions import invoker
+    from licensing.devserver.resources import LOCAL, provision
+    from licensing.models import Account, Product
+    from licensing.services.issuing import issue_licenses
+    from licensing.services.validation import activate, validate
+
+    provision(session, LOCAL)
+    dynamodb = session.client("dynamodb")
+    counter = RequestCounter(dynamodb)
+    store = DynamoStore(LOCAL.table, dynamodb)
+    product = Product(slug="crm-exporter", name="CRM Exporter")
+    store.put_product(product)
+    account = Account(id="acc_bench", name="Bench Corp")
+    store.create_account(account)
+    (license,) = issue_licenses(store, None, product=product, account=account, actor="bench")
+    today = datetime.now(UTC).date()
+    results: dict[str, float] = {}
+
+    counter.reset()
+    validate(store, key=license.key, product="crm-exporter", site="shop.example.com", today=today)
+    results["validate_reads"] = len(counter.calls)
+    counter.reset()
+    activate(store, key=license.key, site="shop.example.com", product=None, today=today)
+    results["activate_writes"] = sum(1 for call in counter.calls if call in WRITES)
+
+    invoke = invoker(catalogue.FUNCTIONS, ROOT)
+    event = api_event("/v1/licenses/validate", {"key": license.key, "product": "crm-exporter", "nonce": "n"})
+    invoke("license_api", event)  # warm up: the first call builds the clients and loads the key
+    key = {"pk": {"S": f"LICENSE#{license.id}"}, "sk": {"S": "LICENSE"}}
+    bare = median_seconds(
+        lambda: dynamodb.get_item(TableName=LOCAL.table, Key=key, ConsistentRead=True), WARM_RUNS
+    )
+    warm = median_seconds(lambda: invoke("license_api", event), WARM_RUNS)
+    results["validate_warm_ratio"] = warm / bare
+
+    bare_cold = process_seconds(
+        "import boto3\n"
+        f"boto3.client('dynamodb').get_item(TableName={LOCAL.table!r}, Key={key!r}, ConsistentRead=True)",
+        environment,
+    )
+    handler_cold = process_seconds(
+        load_handler_code("license_api")
+        + "from licensing.devserver.functions import LambdaContext\n"
+        + "from licensing import catalogue\n"
+        + f"module.lambda_handler({event!r}, LambdaContext(catalogue.function('license_api')))",
+        environment,
+    )
+    results["validate_cold_ratio"] = handler_cold / bare_cold
+
+    import_boto3 = process_seconds("import boto3", environment)
+    for function in catalogue.FUNCTIONS:
+        results[f"cold_ratio_{function.name}"] = process_seconds(
+            load_handler_code(function.name), environment
+        ) / (import_boto3)
+    return {name: round(value, 3) for name, value in results.items()}
+
+
+def api_event(path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A POST as API Gateway's HTTP API delivers it (payload format 2.0)."""
+    now = datetime_now()
+    return {
+        "version": "2.0",
+        "routeKey": "ANY /v1/{proxy+}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json", "host": "bench.local"},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "bench",
+            "domainName": "bench.local",
+            "domainPrefix": "bench",
+            "http": {
+                "method": "POST",
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "bench",
+            },
+            "requestId": "bench",
+            "routeKey": "ANY /v1/{proxy+}",
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "pathParameters": {"proxy": path.removeprefix("/v1/")},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+def datetime_now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
 
 
 if __name__ == "__main__":

@@ -144,13 +144,15 @@ def activate(
             detail={"site": host, "counted": counted},
             customer_visible=True,
         )
+        new_site = Site(host=host, counted=counted)
         try:
-            store.add_site(
-                license, Site(host=host, counted=counted), entry, today=today, daily_cap=DAILY_ACTIVATIONS
-            )
+            store.add_site(license, new_site, entry, today=today, daily_cap=DAILY_ACTIVATIONS)
         except Conflict:
             continue  # raced with another activation: read again and decide again
-        activated = store.get_license(license.id) or license
+        # The license as the conditional write left it: no second read.
+        activated = license.model_copy(
+            update={"sites": {**license.sites, host: new_site}, "revision": license.revision + 1}
+        )
         answer = Answer(VALID, activated, host)
         if counted and activated.sites_used >= activated.max_sites:
             answer.events.append(
@@ -189,5 +191,8 @@ def deactivate(store: Any, *, key: str, site: str, actor: str = "extension") -> 
             store.remove_site(license, host, entry)
         except Conflict:
             continue
-        return Answer(VALID, store.get_license(license.id) or license, host)
+        remaining = {name: kept for name, kept in license.sites.items() if name != host}
+        return Answer(
+            VALID, license.model_copy(update={"sites": remaining, "revision": license.revision + 1}), host
+        )
     raise Conflict("The license kept changing; try again.")
