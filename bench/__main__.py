@@ -8,8 +8,10 @@ in the same run (never an absolute time), printed as a table and written to benc
   fresh process that imports boto3 and does one `GetItem`.
 - `cold_ratio_<function>`: importing each function's handler against a bare `import boto3`.
 
-The figures of work not built yet (`expiry_reads_per_due`, `notify_emails_per_s`,
-`notify_ses_calls_per_100`) come with the lifecycle job and the release mails.
+- `expiry_reads_per_due`: DynamoDB read requests of one run of the lifecycle job per license it
+  had to handle, among many licenses that were not due (the indexes keep it flat as they grow).
+
+The release mails' figures (`notify_emails_per_s`, `notify_ses_calls_per_100`) come with them.
 """
 
 from __future__ import annotations
@@ -168,12 +170,47 @@ def measure(session: Any, environment: dict[str, str]) -> dict[str, float]:
     )
     results["validate_cold_ratio"] = handler_cold / bare_cold
 
+    results["expiry_reads_per_due"] = expiry_reads_per_due(store, counter, product, account, today)
+
     import_boto3 = process_seconds("import boto3", environment)
     for function in catalogue.FUNCTIONS:
         results[f"cold_ratio_{function.name}"] = process_seconds(
             load_handler_code(function.name), environment
         ) / (import_boto3)
     return {name: round(value, 3) for name, value in results.items()}
+
+
+READS = {"GetItem", "Query", "BatchGetItem", "Scan"}
+LICENSES = 200
+DUE = 20
+
+
+def expiry_reads_per_due(
+    store: Any, counter: RequestCounter, product: Any, account: Any, today: Any
+) -> float:
+    """Reads of one lifecycle run over LICENSES licenses, DUE of them due today, per due license."""
+    from datetime import timedelta
+
+    from licensing.services.expiry import run_expiry
+    from licensing.services.issuing import issue_licenses
+
+    for n in range(LICENSES):
+        # The due ones end in 7 days (a reminder) or lapse today; the rest end later, spread out.
+        ends = today + timedelta(days=7) if n < DUE else today + timedelta(days=60 + n % 300)
+        issue_licenses(
+            store, None, product=product, account=account, actor="bench", starts_on=today, ends_on=ends
+        )
+
+    class Discard:
+        def publish(self, events: list[Any]) -> None:
+            return None
+
+    counter.reset()
+    report = run_expiry(store, Discard(), today=today)
+    reads = sum(1 for call in counter.calls if call in READS)
+    if report.reminders != DUE:
+        raise SystemExit(f"the benchmark's job found {report.reminders} due licenses, not {DUE}")
+    return reads / DUE
 
 
 def api_event(path: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ a schedule is invoked by EventBridge Scheduler through a role that may invoke no
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import formataddr
@@ -265,7 +266,12 @@ class Functions(Construct):
             schedule_expression=expression,
             schedule_expression_timezone="UTC",
             flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
-            target=scheduler.CfnSchedule.TargetProperty(arn=function.function_arn, role_arn=role.role_arn),
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=function.function_arn,
+                role_arn=role.role_arn,
+                # The function learns which day it runs for, even when a run is retried later.
+                input=json.dumps({"scheduled_time": "<aws.scheduler.scheduled-time>"}),
+            ),
         )
 
 

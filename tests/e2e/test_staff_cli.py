@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +170,26 @@ def test_products_are_created_and_updated_and_their_prices_sell_them(local_syste
     assert again.returncode != 0 and "exists" in again.stderr
     bad = cli(local_system, "products", "create", "Bad Slug", "--name", "X", "--yes")
     assert bad.returncode != 0 and "slug" in bad.stderr
+
+
+def test_the_expiry_job_runs_on_demand_for_any_day(local_system: LocalSystem) -> None:
+    account = ["accounts", "create", "--name", "Soon Ending Ltd", "--email", "soon@ending.test", "--yes"]
+    ok(cli(local_system, *account))
+    issue = [
+        "licenses",
+        "issue",
+        "--account",
+        "Soon Ending Ltd",
+        "--product",
+        "crm-exporter",
+        "--ends",
+        "2031-05-20",
+    ]
+    assert ok(cli(local_system, *issue, "--yes"))["ends_on"] == "2031-05-20"
+    report = ok(cli(local_system, "jobs", "run", "expiry", "--today", "2031-05-13"))
+    assert report["reminders"] >= 1 and report["days"][-1] == "2031-05-13"
+    deadline = time.monotonic() + 30
+    subjects: list[str] = []
+    while "Your CRM Exporter license ends in 7 days" not in subjects and time.monotonic() < deadline:
+        subjects = [mail["subject"] for mail in mails_to(local_system, "soon@ending.test")]
+    assert "Your CRM Exporter license ends in 7 days" in subjects

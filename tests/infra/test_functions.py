@@ -6,6 +6,7 @@ that uses every right and trigger.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -298,3 +299,13 @@ def test_a_right_the_stack_cannot_grant_is_refused(tmp_path: Path) -> None:
                 functions=(spec,),
             ),
         )
+
+
+def test_the_lifecycle_job_runs_daily_and_learns_its_day(stack: Deployment) -> None:
+    (schedule,) = stack.resources("AWS::Scheduler::Schedule").values()
+    properties = schedule["Properties"]
+    assert properties["ScheduleExpression"] == catalogue.function("lifecycle_job").schedule
+    assert properties["ScheduleExpressionTimezone"] == "UTC"
+    assert json.loads(properties["Target"]["Input"]) == {"scheduled_time": "<aws.scheduler.scheduled-time>"}
+    function_id, _ = stack.function("lifecycle_job")
+    assert properties["Target"]["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}

@@ -71,6 +71,8 @@ NOTIFICATIONS = Queue(
         "LicenseStatusChanged",
         "PaymentFailed",
         "SiteLimitReached",
+        "LicenseExpiring",
+        "LicenseExpired",
     ),
 )
 
@@ -90,6 +92,13 @@ FUNCTIONS: tuple[Function, ...] = (
         routes=("POST /webhooks/stripe",),
         rights=(TABLE_READ, TABLE_WRITE, EVENTS_PUT, STRIPE_WEBHOOK_SECRET, STRIPE_API_KEY),
         timeout_seconds=20,
+    ),
+    Function(
+        name="lifecycle_job",
+        description="Daily: expiry reminders, the expired mail, EXPIRED written after the grace period.",
+        schedule="cron(15 6 * * ? *)",
+        rights=(TABLE_READ, TABLE_WRITE, EVENTS_PUT),
+        timeout_seconds=300,
     ),
     Function(
         name="notifier",

@@ -575,3 +575,46 @@ def licenses_issue(
             billing=billing,
         )
     emit(obj, [license_row(license)], LICENSE_COLUMNS, single=True)
+
+
+# -- jobs ------------------------------------------------------------------------------------------
+
+
+@main.group()
+def jobs() -> None:
+    """The scheduled jobs, on demand."""
+
+
+@jobs.group("run")
+def jobs_run() -> None:
+    """Run a job now."""
+
+
+@jobs_run.command("expiry")
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Run as if today were this day (YYYY-MM-DD).",
+)
+@click.pass_obj
+def jobs_run_expiry(obj: CliContext, today: Any) -> None:
+    """The daily lifecycle job: reminders, the expired mail, EXPIRED after the grace period."""
+    from .dates import today as utc_today
+    from .services.expiry import run_expiry
+    from .settings import get_settings
+
+    with domain_errors():
+        store, events = obj.store(), obj.events()
+        report = run_expiry(
+            store,
+            events,
+            today=today.date() if today else utc_today(),
+            reminder_days=get_settings().reminder_days_tuple,
+        )
+    emit(
+        obj,
+        [report.as_dict()],
+        ["days", "reminders", "expired_mails", "expired", "licenses_read"],
+        single=True,
+    )

@@ -34,8 +34,14 @@ class Settings(BaseModel):
     signing_key_secret_arn: str | None = Field(default=None, alias="SIGNING_KEY_SECRET_ARN")
     signing_key: str | None = Field(default=None, alias="SIGNING_KEY")
     signin_link_days: int = Field(default=7, alias="SIGNIN_LINK_DAYS")
+    reminder_days: str = Field(default="30,7,1", alias="REMINDER_DAYS")
 
     model_config = {"populate_by_name": True}
+
+    @property
+    def reminder_days_tuple(self) -> tuple[int, ...]:
+        """Days before the end date on which reminders go out (`REMINDER_DAYS`, e.g. "30,7,1")."""
+        return tuple(sorted({int(day) for day in self.reminder_days.split(",") if day.strip()}, reverse=True))
 
 
 @lru_cache(maxsize=1)

@@ -69,7 +69,7 @@ class DevServer:
         from .gateway import Gateway, routes_from_catalogue, serve
         from .mailbox import Mailbox
         from .resources import provision
-        from .workers import QueueWorker
+        from .workers import QueueWorker, ScheduleRunner
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         _check_port(self.host, self.aws_port)
@@ -104,10 +104,14 @@ class DevServer:
             )
         sqs = session.client("sqs")
         for function in catalogue.FUNCTIONS:
+            runner: Any = None
             if function.queue:
-                worker = QueueWorker(function, queue_urls[function.queue], invoke, sqs)
-                worker.start()
-                self._workers.append(worker)
+                runner = QueueWorker(function, queue_urls[function.queue], invoke, sqs)
+            elif function.schedule:
+                runner = ScheduleRunner(function, invoke)
+            if runner is not None:
+                runner.start()
+                self._workers.append(runner)
         return self
 
     def stop(self) -> None:

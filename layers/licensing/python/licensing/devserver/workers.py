@@ -100,3 +100,38 @@ class QueueWorker(threading.Thread):
         if failed:
             log.warning("%s: %d message(s) failed and will be retried", self.function.name, len(failed))
         return len(done)
+
+
+class ScheduleRunner(threading.Thread):
+    """Runs a scheduled function as EventBridge Scheduler would (the emulator's schedules never
+    fire): once at start, so that the local system is current, then every `interval_seconds`."""
+
+    def __init__(
+        self,
+        function: Function,
+        invoke: Callable[[str, dict[str, Any]], Any],
+        *,
+        interval_seconds: float = 86400,
+    ) -> None:
+        super().__init__(name=f"schedule-{function.name}", daemon=True)
+        self.function = function
+        self.invoke = invoke
+        self.interval_seconds = interval_seconds
+        self._stop_event = threading.Event()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                self.invoke(self.function.name, {"scheduled_time": _now_iso()})
+            except Exception:  # a failed run is logged and retried at the next one, as in AWS
+                log.exception("scheduled %s failed", self.function.name)
+            self._stop_event.wait(self.interval_seconds)
+
+
+def _now_iso() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -36,6 +36,8 @@ _TEMPLATES = {
     "PaymentFailed": "payment_failed",
     "LicenseRenewed": "license_renewed",
     "SiteLimitReached": "site_limit_reached",
+    "LicenseExpiring": "license_expiring",
+    "LicenseExpired": "license_expired",
 }
 _STATUS_TEMPLATES = {
     "REVOKED": "license_revoked",
@@ -133,6 +135,13 @@ def notify(
         # Queues do not keep order: the payment arrived first, and its key email says it all.
         logger.info("Payment no longer pending; no email sent", extra=log_fields)
         return 0
+    if event_type in ("LicenseExpiring", "LicenseExpired") and any(
+        license.ends_on.isoformat() != detail.get("ends_on") or license.status is not LicenseStatus.ACTIVE
+        for license in context["licenses"]
+    ):
+        # Renewed (or revoked) between the job and this send: the reminder no longer applies.
+        logger.info("License changed since the reminder was due; no email sent", extra=log_fields)
+        return 0
     key = dedupe_key(event_type, detail)
     sent = 0
     for email in recipients:
@@ -196,6 +205,8 @@ def _shared_context(
         "downloads_url": f"{portal}/products/{slug}" if slug else f"{portal}/",
         "previous_ends_on": detail.get("previous_ends_on"),
         "site": detail.get("site"),
+        "days_left": detail.get("days_left"),
+        "renew_url": f"{portal}/licenses/{first.id}/renew" if first else f"{portal}/",
         "reason": detail.get("reason") or (first.status_reason if first else None),
         "signin_days": settings.signin_link_days,
     }

@@ -1,0 +1,146 @@
+"""The daily lifecycle job: reminders before a license ends, the "expired" mail the day after, and
+the EXPIRED status written down once the grace period is over.
+
+Expiry is computed at read time everywhere else; this job only writes it down and sends emails.
+It reads only what is due: one query per day on the sparse `ends` index (reminders, expiry mail)
+and one on the sparse `lapse` index (status). Each reminder is announced with a dedupe key naming
+the license, its end date and the offset, so it goes out once per license and term, however often
+the job runs; a day the job missed is caught up on its next run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Protocol
+
+from aws_lambda_powertools import Logger
+
+from ..errors import Conflict, TransientError
+from ..lifecycle import Action, transition
+from ..models import DomainEvent, HistoryEntry, License, LicenseStatus
+
+logger = Logger(service="licensing")
+
+ACTOR = "lifecycle job"
+DEFAULT_REMINDER_DAYS = (30, 7, 1)
+CATCH_UP_DAYS = 14  # a job that stopped for longer than this resumes from today
+_LAST_RUN = "job:expiry:last-day"
+
+
+class ExpiryStore(Protocol):
+    def licenses_ending_on(self, day: date) -> Any: ...
+    def licenses_lapsing_on(self, day: date) -> Any: ...
+    def get_license(self, license_id: str) -> License | None: ...
+    def save_license(self, license: License, history: Any = ..., refs: Any = ...) -> License: ...
+    def get_claim(self, key: str) -> dict[str, Any] | None: ...
+    def remember(self, key: str, detail: dict[str, Any], *, ttl_days: int) -> None: ...
+
+
+class Publisher(Protocol):
+    def publish(self, events: list[DomainEvent]) -> None: ...
+
+
+@dataclass
+class ExpiryReport:
+    days: list[str] = field(default_factory=list)
+    reminders: int = 0
+    expired_mails: int = 0
+    expired: int = 0
+    licenses_read: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "days": self.days,
+            "reminders": self.reminders,
+            "expired_mails": self.expired_mails,
+            "expired": self.expired,
+            "licenses_read": self.licenses_read,
+        }
+
+
+def run_expiry(
+    store: ExpiryStore,
+    events: Publisher,
+    *,
+    today: date,
+    reminder_days: tuple[int, ...] = DEFAULT_REMINDER_DAYS,
+) -> ExpiryReport:
+    """Run the job for `today`, and for the days since its last run that it missed."""
+    last = store.get_claim(_LAST_RUN)
+    first = today
+    if last and last.get("day"):
+        following = date.fromisoformat(str(last["day"])) + timedelta(days=1)
+        first = max(min(following, today), today - timedelta(days=CATCH_UP_DAYS))
+    report = ExpiryReport()
+    day = first
+    while day <= today:
+        _run_day(store, events, day, reminder_days, report)
+        store.remember(_LAST_RUN, {"day": day.isoformat()}, ttl_days=3650)
+        day += timedelta(days=1)
+    logger.info("expiry job ran", extra=report.as_dict())
+    return report
+
+
+def _run_day(
+    store: ExpiryStore, events: Publisher, day: date, reminder_days: tuple[int, ...], report: ExpiryReport
+) -> None:
+    report.days.append(day.isoformat())
+    announcements: list[DomainEvent] = []
+    for offset in reminder_days:
+        for license in store.licenses_ending_on(day + timedelta(days=offset)):
+            report.licenses_read += 1
+            if license.status is LicenseStatus.ACTIVE and not license.auto_renews:
+                announcements.append(_announcement("LicenseExpiring", license, offset))
+                report.reminders += 1
+    for license in store.licenses_ending_on(day - timedelta(days=1)):
+        report.licenses_read += 1
+        if license.status is LicenseStatus.ACTIVE and not license.auto_renews:
+            announcements.append(_announcement("LicenseExpired", license, None))
+            report.expired_mails += 1
+    if announcements:
+        events.publish(announcements)
+    for license in store.licenses_lapsing_on(day):
+        report.licenses_read += 1
+        if _write_expired(store, license.id, day):
+            report.expired += 1
+
+
+def _announcement(detail_type: str, license: License, days_before: int | None) -> DomainEvent:
+    term = license.ends_on.isoformat()
+    return DomainEvent(
+        detail_type=detail_type,
+        detail={
+            "license_id": license.id,
+            "account_id": license.account_id,
+            "product": license.product,
+            "ends_on": term,
+            "days_left": days_before,
+            "grace_days": license.grace_days,
+            # Once per license, term and offset, whatever the number of runs.
+            "dedupe_key": f"{detail_type}:{license.id}:{term}:{days_before}",
+        },
+    )
+
+
+def _write_expired(store: ExpiryStore, license_id: str, day: date) -> bool:
+    """Write EXPIRED on a license whose grace ended before `day`, unless it changed meanwhile."""
+    for _ in range(3):
+        license = store.get_license(license_id)
+        grace_ended = license is not None and license.ends_on + timedelta(days=license.grace_days) < day
+        if license is None or license.status is not LicenseStatus.ACTIVE or not grace_ended:
+            return False  # renewed, revoked or suspended since the index was read
+        expired = license.model_copy(update={"status": transition(license.status, Action.EXPIRE)})
+        entry = HistoryEntry(
+            license_id=license.id,
+            actor=ACTOR,
+            action="expired",
+            detail={"ends_on": license.ends_on.isoformat(), "grace_days": license.grace_days},
+            customer_visible=True,
+        )
+        try:
+            store.save_license(expired, [entry])
+        except Conflict:
+            continue
+        return True
+    raise TransientError("a lapsing license kept changing; the next run writes it")
