@@ -58,12 +58,25 @@ def moto_endpoint() -> Iterator[str]:
     reset_clients()
 
 
+def forget_function_caches() -> None:
+    """Warm handlers keep their settings and clients in cached getters, as in Lambda; a test that
+    changes the environment starts them cold."""
+    import sys
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("licensing_functions."):
+            for value in vars(module).values():
+                if callable(getattr(value, "cache_clear", None)):
+                    value.cache_clear()
+
+
 @pytest.fixture
 def aws(moto_endpoint: str) -> Iterator[dict[str, Any]]:
     """A fresh emulator with the local resources provisioned; yields the queue URLs and names."""
     requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10)
     reset_clients()
     reset_settings()
+    forget_function_caches()
     session = boto3.session.Session()
     queues = provision(session)
     yield {"endpoint": moto_endpoint, "queues": queues, "names": LOCAL, "session": session}

@@ -134,19 +134,11 @@ def files() -> Any:
 def dependencies() -> tuple[Any, Any, Any]:
     from licensing.adapters.dynamo import DynamoStore
     from licensing.adapters.events import EventBridgePublisher
-    from licensing.adapters.stripe_api import secret_values
     from licensing.settings import get_settings
-    from licensing.signing import Signer
+    from licensing.signing import load_signer
 
     settings = get_settings()
-    seed = settings.signing_key or ""
-    if settings.signing_key_secret_arn:
-        seed = next(iter(secret_values(settings.signing_key_secret_arn)), "")
-    return (
-        DynamoStore(settings.table_name),
-        EventBridgePublisher(settings.event_bus_name),
-        Signer.from_seed_hex(seed),
-    )
+    return DynamoStore(settings.table_name), EventBridgePublisher(settings.event_bus_name), load_signer()
 
 
 def _json(status: int, body: dict[str, Any]) -> Response[Any]:

@@ -18,9 +18,12 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from licensing.adapters.dynamo import DynamoStore
+from licensing.adapters.events import EventBridgePublisher
 from licensing.adapters.ses import SesMailer
 from licensing.services.notifications import license_ids, notify
+from licensing.services.releases import fan_out_release
 from licensing.settings import Settings, get_settings
+from licensing.signing import Signer, load_signer
 
 logger = Logger(service="notifier")
 # A batch whose every record failed answers with all of them in batchItemFailures, like any other.
@@ -31,6 +34,16 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 def dependencies() -> tuple[DynamoStore, SesMailer, Settings]:
     settings = get_settings()
     return DynamoStore(settings.table_name), SesMailer(settings.mail_from), settings
+
+
+@lru_cache(maxsize=1)
+def signer() -> Signer:
+    return load_signer()
+
+
+@lru_cache(maxsize=1)
+def publisher() -> EventBridgePublisher:
+    return EventBridgePublisher(get_settings().event_bus_name)
 
 
 def _error_name(error: Exception) -> str:
@@ -44,7 +57,20 @@ def record_handler(record: SQSRecord) -> None:
     event = EventBridgeEvent(json.loads(record.body))
     store, mailer, settings = dependencies()
     try:
-        notify(event.detail_type, event.detail, store=store, mailer=mailer, settings=settings)
+        if event.detail_type == "ReleasePublished":
+            fan_out_release(
+                store, publisher(), product=event.detail["product"], version=event.detail["version"]
+            )
+        else:
+            needs_signer = event.detail_type == "ReleaseMail"
+            notify(
+                event.detail_type,
+                event.detail,
+                store=store,
+                mailer=mailer,
+                settings=settings,
+                signer=signer() if needs_signer else None,
+            )
     except Exception as error:
         logger.warning(
             "Notification failed; the queue will redeliver it",

@@ -193,3 +193,46 @@ def test_the_expiry_job_runs_on_demand_for_any_day(local_system: LocalSystem) ->
     while "Your CRM Exporter license ends in 7 days" not in subjects and time.monotonic() < deadline:
         subjects = [mail["subject"] for mail in mails_to(local_system, "soon@ending.test")]
     assert "Your CRM Exporter license ends in 7 days" in subjects
+
+
+def test_a_published_release_is_listed_and_mailed_to_license_holders(
+    local_system: LocalSystem, tmp_path: Path
+) -> None:
+    ok(
+        cli(
+            local_system,
+            "accounts",
+            "create",
+            "--name",
+            "Release Fans",
+            "--email",
+            "fan@release.test",
+            "--yes",
+        )
+    )
+    ok(
+        cli(
+            local_system,
+            "licenses",
+            "issue",
+            "--account",
+            "Release Fans",
+            "--product",
+            "crm-exporter",
+            "--yes",
+        )
+    )
+    package, notes = tmp_path / "crm-exporter-2.0.0.zip", tmp_path / "notes.md"
+    package.write_bytes(b"PK-the-extension")
+    notes.write_text("### New\n\n- Dark mode\n")
+    publish = ["releases", "publish", "crm-exporter", "2.0.0", "--file", str(package), "--notes", str(notes)]
+    release = ok(cli(local_system, *publish, "--requires-host", ">=8.0", "--yes"))
+    assert (release["version"], release["size"]) == ("2.0.0", len(b"PK-the-extension"))
+    assert ok(cli(local_system, "releases", "list", "crm-exporter"))[0]["version"] == "2.0.0"
+    deadline = time.monotonic() + 30
+    subjects: list[str] = []
+    while "CRM Exporter 2.0.0 is available" not in subjects and time.monotonic() < deadline:
+        subjects = [mail["subject"] for mail in mails_to(local_system, "fan@release.test")]
+    assert "CRM Exporter 2.0.0 is available" in subjects
+    again = cli(local_system, *publish, "--yes")
+    assert again.returncode != 0 and "already published" in again.stderr

@@ -29,7 +29,7 @@ from licensing.services.issuing import issue_licenses
 from licensing.services.validation import activate, validate
 from licensing.settings import reset_settings
 from tests import factories
-from tests.conftest import ROOT
+from tests.conftest import ROOT, forget_function_caches
 
 
 @dataclass
@@ -62,6 +62,7 @@ def api(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
     server = serve(gateway, host="127.0.0.1", port=0)
     monkeypatch.setenv("PUBLIC_BASE_URL", f"http://127.0.0.1:{server.port}")
     reset_settings()
+    forget_function_caches()
     try:
         yield Api(url=f"http://127.0.0.1:{server.port}", store=DynamoStore(aws["names"].table), aws=aws)
     finally:

@@ -25,7 +25,7 @@ from licensing.models import License, LicenseStatus, LicenseType, PaymentStatus
 from licensing.settings import reset_settings
 from tests import factories
 from tests import stripe_support as s
-from tests.conftest import ROOT
+from tests.conftest import ROOT, forget_function_caches
 
 SECRET = "whsec_test_secret"
 
@@ -69,7 +69,7 @@ def shop(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Shop]
         monkeypatch.setenv("STRIPE_API_KEY", "sk_test_fake")
         monkeypatch.setenv("STRIPE_API_BASE", fake.base_url)
         reset_settings()
-        _forget_handler_caches()
+        forget_function_caches()
         store = DynamoStore(aws["names"].table)
         store.put_product(
             factories.product(stripe_price_ids=["price_crm_exporter"], trial_price_ids=["price_crm_trial"])
@@ -80,16 +80,7 @@ def shop(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Shop]
             yield Shop(url=f"http://127.0.0.1:{server.port}", store=store, fake=fake, aws=aws)
         finally:
             server.shutdown()
-            _forget_handler_caches()
-
-
-def _forget_handler_caches() -> None:
-    import sys
-
-    module = sys.modules.get(module_name(catalogue.function("stripe_webhook")))
-    if module is not None:
-        module.purchases.cache_clear()
-        module.webhook_secrets.cache_clear()
+            forget_function_caches()
 
 
 def paid_session(shop: Shop, quantity: int = 1, **changes: Any) -> dict[str, Any]:
@@ -462,7 +453,7 @@ def test_a_dispute_before_its_purchase_lands_suspended(shop: Shop) -> None:
 def test_the_local_system_needs_no_stripe_api_key(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STRIPE_API_KEY")
     reset_settings()
-    _forget_handler_caches()
+    forget_function_caches()
     session = s.checkout_session(metadata={"product": "crm-exporter"}, invoice="in_999")
     assert shop.post(s.event("checkout.session.completed", session)).status_code == 200
     (license,) = shop.licenses(session["id"])
@@ -478,7 +469,7 @@ def test_the_secret_comes_from_secrets_manager_in_aws(shop: Shop, monkeypatch: p
     monkeypatch.delenv("STRIPE_WEBHOOK_SECRET")
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET_ARN", arn)
     reset_settings()
-    _forget_handler_caches()
+    forget_function_caches()
     session = paid_session(shop)
     assert shop.post(s.event("checkout.session.completed", session), secret="whsec_wrong").status_code == 400
     assert shop.post(s.event("checkout.session.completed", session)).status_code == 200
@@ -598,7 +589,7 @@ def test_a_replaced_secret_is_picked_up_by_a_warm_function(
     monkeypatch.delenv("STRIPE_WEBHOOK_SECRET")
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET_ARN", arn)
     reset_settings()
-    _forget_handler_caches()
+    forget_function_caches()
     session = paid_session(shop)
     assert shop.post(s.event("checkout.session.completed", session)).status_code == 400  # cached: placeholder
     secrets.put_secret_value(SecretId=arn, SecretString=SECRET)  # the operator pastes Stripe's secret

@@ -73,6 +73,8 @@ NOTIFICATIONS = Queue(
         "SiteLimitReached",
         "LicenseExpiring",
         "LicenseExpired",
+        "ReleasePublished",
+        "ReleaseMail",
     ),
 )
 
@@ -94,6 +96,12 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_seconds=20,
     ),
     Function(
+        name="portal",
+        description="The customer portal; so far the unsubscribe links of release mails.",
+        routes=("GET /unsubscribe", "POST /unsubscribe"),
+        rights=(TABLE_READ, TABLE_WRITE, SIGNING_KEY),
+    ),
+    Function(
         name="lifecycle_job",
         description="Daily: expiry reminders, the expired mail, EXPIRED written after the grace period.",
         schedule="cron(15 6 * * ? *)",
@@ -104,7 +112,8 @@ FUNCTIONS: tuple[Function, ...] = (
         name="notifier",
         description="Renders and sends every email, from the notifications queue.",
         queue=NOTIFICATIONS.name,
-        rights=(TABLE_READ, TABLE_WRITE, MAIL_SEND),
+        # Events: a release's fan-out, one message per account; the key signs unsubscribe links.
+        rights=(TABLE_READ, TABLE_WRITE, MAIL_SEND, EVENTS_PUT, SIGNING_KEY),
         timeout_seconds=60,
         batch_size=10,
     ),

@@ -618,3 +618,86 @@ def jobs_run_expiry(obj: CliContext, today: Any) -> None:
         ["days", "reminders", "expired_mails", "expired", "licenses_read"],
         single=True,
     )
+
+
+# -- releases --------------------------------------------------------------------------------------
+
+
+@main.group()
+def releases() -> None:
+    """Release files and notes: what customers download and hear about."""
+
+
+@releases.command("publish")
+@click.argument("product")
+@click.argument("version")
+@click.option(
+    "--file",
+    "file_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="The release file (e.g. the extension's zip).",
+)
+@click.option(
+    "--notes", "notes_path", type=click.Path(exists=True, dir_okay=False), help="Release notes, Markdown."
+)
+@click.option("--requires-host", default=None, help="Host versions it supports, e.g. '>=8.0,<10'.")
+@click.option("--no-notify", is_flag=True, help="Publish without release emails.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def releases_publish(
+    obj: CliContext,
+    product: str,
+    version: str,
+    file_path: str,
+    notes_path: str | None,
+    requires_host: str | None,
+    no_notify: bool,
+    yes: bool,
+) -> None:
+    """Upload a release, record it, and email the product's license holders."""
+    from pathlib import Path
+
+    from .adapters.s3 import S3Files
+    from .services.releases import publish_release, release_published_event
+    from .settings import get_settings
+
+    data = Path(file_path).read_bytes()
+    notes = Path(notes_path).read_text(encoding="utf-8") if notes_path else ""
+    with domain_errors():
+        store = obj.store()
+        if not yes:
+            mails = "without emails" if no_notify else "and email its license holders"
+            click.confirm(f"Publish {product} {version} ({len(data)} bytes) {mails}?", abort=True)
+        release = publish_release(
+            store,
+            S3Files(get_settings().release_bucket),
+            product=product,
+            version=version,
+            filename=Path(file_path).name,
+            data=data,
+            notes_markdown=notes,
+            requires_host=requires_host,
+        )
+        if not no_notify:
+            obj.events().publish([release_published_event(release)])
+    emit(
+        obj,
+        [_release_row(release)],
+        ["product", "version", "published_at", "size", "sha256", "requires_host"],
+        single=True,
+    )
+
+
+@releases.command("list")
+@click.argument("product")
+@click.pass_obj
+def releases_list(obj: CliContext, product: str) -> None:
+    """A product's releases, newest first."""
+    with domain_errors():
+        rows = [_release_row(release) for release in obj.store().list_releases(product)]
+    emit(obj, rows, ["version", "published_at", "size", "requires_host", "filename"])
+
+
+def _release_row(release: Any) -> dict[str, Any]:
+    return release.model_dump(mode="json")

@@ -357,6 +357,25 @@ class DynamoStore:
             raise NotFound("the contact vanished while it was added")
         return contact
 
+    def set_release_mails(self, email: str, product: str, *, enabled: bool) -> bool:
+        """Turn a contact's release mails for a product on or off; False for an unknown contact."""
+        contact = self.get_contact(email)
+        if contact is None:
+            return False
+        opted_out = set(contact.release_mail_opt_out)
+        opted_out = opted_out - {product} if enabled else opted_out | {product}
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key=_serialize({"pk": f"CONTACT#{contact.email}", "sk": "CONTACT"}),
+                UpdateExpression="SET release_mail_opt_out = :products",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=_serialize({":products": sorted(opted_out)}),
+            )
+        except ClientError as error:
+            raise translate(error, "save mail preferences") from error
+        return True
+
     def contact_emails(self, account_id: str) -> list[str]:
         """Emails of the account's contacts (one query)."""
         items = self._query_key(f"ACCOUNT#{account_id}", sk_prefix="CONTACT#")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlencode
@@ -19,8 +20,11 @@ from aws_lambda_powertools import Logger
 
 from ..dates import utc_now
 from ..mail import Mailer, render
-from ..models import Account, Contact, License, LicenseStatus, Product
+from ..markdown import notes_html
+from ..models import Account, Contact, License, LicenseStatus, Product, Release
 from ..settings import Settings
+from ..signing import Signer
+from ..unsubscribe import unsubscribe_token
 
 logger = Logger(service="licensing")
 
@@ -38,6 +42,7 @@ _TEMPLATES = {
     "SiteLimitReached": "site_limit_reached",
     "LicenseExpiring": "license_expiring",
     "LicenseExpired": "license_expired",
+    "ReleaseMail": "release_published",
 }
 _STATUS_TEMPLATES = {
     "REVOKED": "license_revoked",
@@ -58,6 +63,7 @@ class NotificationStore(Protocol):
     def remember(self, key: str, detail: dict[str, Any], *, ttl_days: int) -> None: ...
     def take_over_claim(self, key: str, *, expected_since: str, detail: dict[str, Any]) -> bool: ...
     def create_token(self, email: str, *, purpose: str, lifetime: timedelta) -> str: ...
+    def get_release(self, product: str, version: str) -> Release | None: ...
 
 
 def template_for(event_type: str, detail: Mapping[str, Any]) -> str | None:
@@ -102,6 +108,7 @@ def notify(
     store: NotificationStore,
     mailer: Mailer,
     settings: Settings,
+    signer: Signer | None = None,
 ) -> int:
     """Email every contact of the event's account about it, at most once each; returns how many
     emails were sent.
@@ -120,6 +127,10 @@ def notify(
         logger.warning("No email for this event; dropped", extra=log_fields)
         return 0
     recipients = store.contact_emails(str(detail["account_id"]))
+    if event_type == "ReleaseMail":
+        recipients = [
+            email for email in recipients if _wants_release_mails(store, email, str(detail["product"]))
+        ]
     if not recipients:
         logger.warning("The account has no contacts; no email sent", extra=log_fields)
         return 0
@@ -149,8 +160,20 @@ def notify(
         if not _claim_send(store, claim):
             continue
         try:
-            personal = _personal_context(template, email, store=store, settings=settings)
-            mailer.send(render(settings.templates_dir, template, [email], context | personal))
+            personal = _personal_context(
+                template, email, store=store, settings=settings, signer=signer, product=detail.get("product")
+            )
+            message = render(settings.templates_dir, template, [email], context | personal)
+            if "unsubscribe_url" in personal:
+                # RFC 8058: mail clients offer a one-click unsubscribe that POSTs to the link.
+                message = replace(
+                    message,
+                    headers={
+                        "List-Unsubscribe": f"<{personal['unsubscribe_url']}>",
+                        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                    },
+                )
+            mailer.send(message)
         except Exception:
             store.release_claim(claim)
             raise
@@ -193,6 +216,9 @@ def _shared_context(
     # A failed payment may name no license and, when the checkout did not say, no product either.
     slug = first.product if first else detail.get("product")
     product = store.get_product(slug) if slug else None
+    release = store.get_release(str(slug), str(detail["version"])) if slug and detail.get("version") else None
+    if detail.get("version") and release is None:
+        return None
     portal = f"{settings.public_base_url.rstrip('/')}/portal"
     return {
         "vendor_name": settings.vendor_name,
@@ -205,6 +231,8 @@ def _shared_context(
         "downloads_url": f"{portal}/products/{slug}" if slug else f"{portal}/",
         "previous_ends_on": detail.get("previous_ends_on"),
         "site": detail.get("site"),
+        "release": release,
+        "notes_html": notes_html(release.notes_markdown) if release else "",
         "days_left": detail.get("days_left"),
         "renew_url": f"{portal}/licenses/{first.id}/renew" if first else f"{portal}/",
         "reason": detail.get("reason") or (first.status_reason if first else None),
@@ -212,8 +240,19 @@ def _shared_context(
     }
 
 
+def _wants_release_mails(store: NotificationStore, email: str, product: str) -> bool:
+    contact = store.get_contact(email)
+    return contact is None or product not in contact.release_mail_opt_out
+
+
 def _personal_context(
-    template: str, email: str, *, store: NotificationStore, settings: Settings
+    template: str,
+    email: str,
+    *,
+    store: NotificationStore,
+    settings: Settings,
+    signer: Signer | None,
+    product: str | None,
 ) -> dict[str, Any]:
     contact = store.get_contact(email)
     personal: dict[str, Any] = {"contact_name": contact.name if contact else ""}
@@ -224,4 +263,10 @@ def _personal_context(
         )
         base = settings.public_base_url.rstrip("/")
         personal["signin_url"] = f"{base}/portal/auth?{urlencode({'token': token})}"
+    if template == "release_published":
+        if signer is None:
+            raise ValueError("release mails need the signing key for their unsubscribe links")
+        token = unsubscribe_token(signer, email, str(product))
+        base = settings.public_base_url.rstrip("/")
+        personal["unsubscribe_url"] = f"{base}/unsubscribe?{urlencode({'token': token})}"
     return personal

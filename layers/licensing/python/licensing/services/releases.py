@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Protocol
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 from ..errors import Conflict, InvalidInput, NotFound
-from ..models import Release
+from ..models import DomainEvent, Release
 from ..versions import parse_specifier, parse_version
 
 
@@ -55,3 +56,47 @@ def publish_release(
     files.put(release.file_key, data)
     store.put_release(release)
     return release
+
+
+def release_published_event(release: Release) -> DomainEvent:
+    """The event after which the license holders of the product hear about the release."""
+    return DomainEvent(
+        detail_type="ReleasePublished",
+        detail={
+            "product": release.product,
+            "version": release.version,
+            "dedupe_key": f"ReleasePublished:{release.product}:{release.version}",
+        },
+    )
+
+
+class FanOutStore(Protocol):
+    def active_licenses(self, product: str) -> Iterable[Any]: ...
+
+
+class Publisher(Protocol):
+    def publish(self, events: list[DomainEvent]) -> None: ...
+
+
+def fan_out_release(store: FanOutStore, events: Publisher, *, product: str, version: str) -> int:
+    """One `ReleaseMail` per account that holds an active license of the product (read page by page
+    from the sparse index); each is mailed once, so a retried fan-out repeats no email. Returns the
+    number of accounts. A custom product's releases reach its one client only."""
+    accounts: dict[str, None] = {}
+    for license in store.active_licenses(product):
+        accounts.setdefault(license.account_id, None)
+    announcements = [
+        DomainEvent(
+            detail_type="ReleaseMail",
+            detail={
+                "account_id": account_id,
+                "product": product,
+                "version": version,
+                "dedupe_key": f"ReleaseMail:{product}:{version}:{account_id}",
+            },
+        )
+        for account_id in accounts
+    ]
+    if announcements:
+        events.publish(announcements)
+    return len(announcements)
