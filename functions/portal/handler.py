@@ -1,21 +1,31 @@
-"""The customer portal (API.md section 3). So far: the unsubscribe links of release mails, which
-work without signing in (a signed per-contact token, also RFC 8058 one-click)."""
+"""The customer portal (API.md section 3): passwordless sign-in, the customer's licenses and the
+versions they may download; the unsubscribe links of release mails; and the 404 of unknown routes.
+
+Sessions are server-side (hashed tokens), checked at every request; every POST carries the CSRF
+token of the page it came from. Another account's license or product answers 404, as if it did not
+exist.
+"""
 
 from __future__ import annotations
 
+import secrets
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from licensing.errors import InvalidInput, NotFound
 from licensing.web import create_resolver
 
 logger = Logger(service="portal")
 app = create_resolver(enable_validation=False)
 HTML = "text/html; charset=utf-8"
+SESSION_COOKIE = "lm_session"
+CSRF_COOKIE = "lm_csrf"
 
 
 @lru_cache(maxsize=1)
@@ -28,14 +38,263 @@ def dependencies() -> tuple[Any, Any, Any]:
     return DynamoStore(settings.table_name), load_signer(), settings
 
 
-def page(template: str, **context: Any) -> Response[str]:
+@lru_cache(maxsize=1)
+def publisher() -> Any:
+    from licensing.adapters.events import EventBridgePublisher
+
+    return EventBridgePublisher(dependencies()[2].event_bus_name)
+
+
+# -- requests, cookies, CSRF -----------------------------------------------------------------------
+
+
+def _cookie(name: str) -> str | None:
+    for cookie in app.current_event.cookies or []:
+        key, _, value = cookie.partition("=")
+        if key.strip() == name:
+            return value.strip()
+    return None
+
+
+def _form() -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(app.current_event.decoded_body or "").items()}
+
+
+def _cookie_for(name: str, value: str, *, path: str = "/", max_age: int | None = None) -> Cookie:
+    """HttpOnly, SameSite=Lax, and Secure wherever the portal is served over https."""
+    return Cookie(
+        name=name,
+        value=value,
+        path=path,
+        secure=dependencies()[2].public_base_url.startswith("https://"),
+        http_only=True,
+        max_age=max_age,
+        same_site=SameSite.LAX_MODE,
+    )
+
+
+def _session() -> dict[str, Any] | None:
+    token = _cookie(SESSION_COOKIE)
+    return dependencies()[0].get_session(token) if token else None
+
+
+def _csrf_token(session: dict[str, Any] | None) -> tuple[str, list[Cookie]]:
+    """The page's CSRF token: the session's, or before sign-in a double-submit cookie's."""
+    if session is not None:
+        return str(session["csrf"]), []
+    existing = _cookie(CSRF_COOKIE)
+    if existing:
+        return existing, []
+    token = secrets.token_urlsafe(24)
+    return token, [_cookie_for(CSRF_COOKIE, token, path="/portal")]
+
+
+def _check_csrf(session: dict[str, Any] | None) -> None:
+    expected = str(session["csrf"]) if session is not None else _cookie(CSRF_COOKIE)
+    given = _form().get("csrf", "")
+    if not expected or not secrets.compare_digest(given, expected):
+        raise InvalidInput("This form has expired: reload the page and try again.")
+
+
+def page(
+    template: str, *, status: int = 200, cookies: list[Cookie] | None = None, **context: Any
+) -> Response[str]:
     from licensing.mail import environment
 
     _, _, settings = dependencies()
     html = environment(settings.templates_dir).get_template(f"portal/{template}.html")
-    return Response(
-        status_code=200, content_type=HTML, body=html.render(vendor_name=settings.vendor_name, **context)
+    body = html.render(vendor_name=settings.vendor_name, **context)
+    return Response(status_code=status, content_type=HTML, body=body, cookies=cookies or [])
+
+
+def redirect(location: str, cookies: list[Cookie] | None = None) -> Response[str]:
+    return Response(status_code=303, headers={"Location": location}, body="", cookies=cookies or [])
+
+
+def _signed_in() -> tuple[dict[str, Any], Any] | Response[str]:
+    """The session and the contact, or a redirect to the sign-in page. A contact removed from its
+    accounts loses access at its next request."""
+    session = _session()
+    if session is None:
+        return redirect("/portal/login")
+    contact = dependencies()[0].get_contact(str(session["email"]))
+    if contact is None or not contact.account_ids:
+        return redirect("/portal/login")
+    return session, contact
+
+
+def _licenses_of(contact: Any) -> list[Any]:
+    store = dependencies()[0]
+    return [
+        license for account_id in contact.account_ids for license in store.licenses_of_account(account_id)
+    ]
+
+
+# -- sign-in ---------------------------------------------------------------------------------------
+
+
+@app.get("/portal/login")
+def login_page() -> Response[str]:
+    csrf, cookies = _csrf_token(None)
+    return page("login", csrf=csrf, cookies=cookies)
+
+
+@app.post("/portal/login")
+def login() -> Response[str]:
+    """The same "check your email" answer whether or not the email is known."""
+    from licensing.models import Contact, DomainEvent
+
+    _check_csrf(None)
+    try:
+        email = Contact(email=_form().get("email", "")).email
+    except ValueError:
+        raise InvalidInput("Enter an email address.") from None
+    store = dependencies()[0]
+    contact = store.get_contact(email)
+    if contact is not None and contact.account_ids:
+        publisher().publish(
+            [
+                DomainEvent(
+                    detail_type="SignInRequested",
+                    detail={"email": email, "dedupe_key": f"SignInRequested:{secrets.token_hex(8)}"},
+                )
+            ]
+        )
+    return page("check_email", email=email)
+
+
+@app.get("/portal/auth")
+def auth_page() -> Response[str]:
+    """One "Sign in" button: following the link uses nothing up (mail scanners follow links)."""
+    csrf, cookies = _csrf_token(None)
+    token = app.current_event.get_query_string_value("token") or ""
+    return page("auth", token=token, csrf=csrf, cookies=cookies)
+
+
+@app.post("/portal/auth")
+def auth() -> Response[str]:
+    _check_csrf(None)
+    store = dependencies()[0]
+    email = store.consume_token(_form().get("token", ""), purpose="signin")
+    if email is None:
+        return page("link_expired", status=400)
+    session = store.create_session(email)
+    return redirect("/portal/", cookies=[_cookie_for(SESSION_COOKIE, session)])
+
+
+@app.post("/portal/logout")
+def logout() -> Response[str]:
+    session = _session()
+    _check_csrf(session)
+    token = _cookie(SESSION_COOKIE)
+    if token:
+        dependencies()[0].end_session(token)
+    return redirect("/portal/login", cookies=[_cookie_for(SESSION_COOKIE, "", max_age=0)])
+
+
+# -- the customer's licenses and downloads ---------------------------------------------------------
+
+
+@app.get("/portal")
+@app.get("/portal/")
+def home() -> Response[str]:
+    from licensing.dates import today
+    from licensing.lifecycle import days_left, validity_code
+
+    signed_in = _signed_in()
+    if isinstance(signed_in, Response):
+        return signed_in
+    session, contact = signed_in
+    day = today()
+    rows = [
+        {"license": lic, "code": validity_code(lic, day), "days_left": days_left(lic, day)}
+        for lic in _licenses_of(contact)
+    ]
+    return page("licenses", rows=rows, email=contact.email, csrf=session["csrf"])
+
+
+def _own_license(contact: Any, license_id: str) -> Any:
+    license = dependencies()[0].get_license(license_id)
+    if license is None or license.account_id not in contact.account_ids:
+        raise NotFound("No such license.")
+    return license
+
+
+@app.get("/portal/licenses/<license_id>")
+def license_page(license_id: str) -> Response[str]:
+    from licensing.dates import today
+    from licensing.lifecycle import days_left, validity_code
+
+    signed_in = _signed_in()
+    if isinstance(signed_in, Response):
+        return signed_in
+    session, contact = signed_in
+    license = _own_license(contact, license_id)
+    history = [entry for entry in dependencies()[0].license_history(license.id) if entry.customer_visible]
+    day = today()
+    return page(
+        "license",
+        license=license,
+        code=validity_code(license, day),
+        days_left=days_left(license, day),
+        history=list(reversed(history)),
+        csrf=session["csrf"],
+        email=contact.email,
     )
+
+
+def _visible_releases(contact: Any, product: str) -> tuple[Any, list[tuple[Any, bool]]]:
+    """The product and its releases newest first, each with whether the customer may download it;
+    404 for a product none of the customer's licenses is for."""
+    from licensing.dates import today
+    from licensing.lifecycle import validity_code
+    from licensing.services.updates import entitled
+
+    store = dependencies()[0]
+    licenses = [lic for lic in _licenses_of(contact) if lic.product == product]
+    found = store.get_product(product)
+    if not licenses or found is None:
+        raise NotFound("No such product.")
+    day = today()
+    releases = [
+        (release, any(entitled(lic, release, validity_code(lic, day)) for lic in licenses))
+        for release in store.list_releases(product)
+    ]
+    return found, releases
+
+
+@app.get("/portal/products/<product>")
+def product_page(product: str) -> Response[str]:
+    from licensing.markdown import notes_html
+
+    signed_in = _signed_in()
+    if isinstance(signed_in, Response):
+        return signed_in
+    session, contact = signed_in
+    found, releases = _visible_releases(contact, product)
+    rows = [
+        {"release": r, "downloadable": ok, "notes_html": notes_html(r.notes_markdown)} for r, ok in releases
+    ]
+    return page("product", product=found, rows=rows, csrf=session["csrf"], email=contact.email)
+
+
+@app.get("/portal/products/<product>/releases/<version>/download")
+def download(product: str, version: str) -> Response[str]:
+    from licensing.adapters.s3 import S3Files
+
+    signed_in = _signed_in()
+    if isinstance(signed_in, Response):
+        return signed_in
+    _, contact = signed_in
+    _, releases = _visible_releases(contact, product)
+    release = next((r for r, ok in releases if r.version == version and ok), None)
+    if release is None:
+        raise NotFound("No such release.")
+    url = S3Files(dependencies()[2].release_bucket).download_url(release.file_key, release.filename)
+    return redirect(url)
+
+
+# -- release mails ---------------------------------------------------------------------------------
 
 
 def _subscription(token: str) -> tuple[str, str, str]:
@@ -60,8 +319,7 @@ def unsubscribe() -> Response[str]:
     """Opt out of a product's release mails: from the page's form, or one-click from a mail client
     (RFC 8058: the token in the link's query string, `List-Unsubscribe=One-Click` in the body)."""
     event = app.current_event
-    form = parse_qs(event.decoded_body or "")
-    token = (form.get("token") or [""])[0] or event.get_query_string_value("token") or ""
+    token = _form().get("token") or event.get_query_string_value("token") or ""
     email, product, product_name = _subscription(token)
     store, _, _ = dependencies()
     store.set_release_mails(email, product, enabled=False)

@@ -41,7 +41,7 @@ def test_each_catalogue_route_reaches_its_function(deployment: Deployment) -> No
         assert routes[route]["AuthorizationType"] == "NONE"
 
 
-def test_unknown_paths_go_to_the_license_api_which_answers_404(stack: Deployment) -> None:
+def test_unknown_paths_go_to_the_portal_which_answers_404(stack: Deployment) -> None:
     (default,) = [
         r["Properties"]
         for r in stack.resources("AWS::ApiGatewayV2::Route").values()
@@ -49,7 +49,7 @@ def test_unknown_paths_go_to_the_license_api_which_answers_404(stack: Deployment
     ]
     integration_id = default["Target"]["Fn::Join"][1][1]["Ref"]
     integration = stack.resources("AWS::ApiGatewayV2::Integration")[integration_id]["Properties"]
-    function_id, _ = stack.function("license_api")
+    function_id, _ = stack.function("portal")
     assert integration["IntegrationUri"] == {"Fn::GetAtt": [function_id, "Arn"]}
 
 

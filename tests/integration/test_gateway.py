@@ -596,16 +596,17 @@ def test_routes_come_from_the_catalogue() -> None:
 
 @pytest.fixture
 def license_api(start: Callable[[Gateway], str]) -> tuple[str, list[dict[str, Any]]]:
-    """The real license API handler behind the gateway, with the events it was given."""
-    function = catalogue.function("license_api")
-    real = invoker([function], ROOT)
+    """The real license API (and portal, which answers $default) behind the gateway, with the
+    events they were given."""
+    functions = [catalogue.function("license_api"), catalogue.function("portal")]
+    real = invoker(functions, ROOT)
     events: list[dict[str, Any]] = []
 
     def invoke(function_name: str, event: dict[str, Any]) -> dict[str, Any]:
         events.append(event)
         return real(function_name, event)
 
-    return start(Gateway(routes_from_catalogue([function]), invoke)), events
+    return start(Gateway(routes_from_catalogue(functions), invoke)), events
 
 
 def test_the_real_license_api_answers_health(license_api: tuple[str, list[dict[str, Any]]]) -> None:

@@ -75,6 +75,7 @@ NOTIFICATIONS = Queue(
         "LicenseExpired",
         "ReleasePublished",
         "ReleaseMail",
+        "SignInRequested",
     ),
 )
 
@@ -83,8 +84,8 @@ QUEUES: tuple[Queue, ...] = (NOTIFICATIONS,)
 FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="license_api",
-        description="The /v1 license API for installed extensions, and the 404 of unknown routes.",
-        routes=("ANY /v1/{proxy+}", "$default"),
+        description="The /v1 license API for installed extensions.",
+        routes=("ANY /v1/{proxy+}",),
         rights=(TABLE_READ, TABLE_WRITE, BUCKET_READ, EVENTS_PUT, SIGNING_KEY),
         memory_mb=1024,
     ),
@@ -97,9 +98,9 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function(
         name="portal",
-        description="The customer portal; so far the unsubscribe links of release mails.",
-        routes=("GET /unsubscribe", "POST /unsubscribe"),
-        rights=(TABLE_READ, TABLE_WRITE, SIGNING_KEY),
+        description="The customer portal, release-mail unsubscribe links, the 404 of unknown routes.",
+        routes=("ANY /portal", "ANY /portal/{proxy+}", "GET /unsubscribe", "POST /unsubscribe", "$default"),
+        rights=(TABLE_READ, TABLE_WRITE, BUCKET_READ, EVENTS_PUT, SIGNING_KEY),
     ),
     Function(
         name="lifecycle_job",

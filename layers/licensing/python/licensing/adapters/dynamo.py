@@ -15,6 +15,7 @@ Key patterns (pk / sk):
 - ``REF#<stripe id>`` / ``REF``               Stripe session, payment, subscription, invoice -> licenses
 - ``CLAIM#<key>`` / ``CLAIM``                 once-only markers (with TTL), e.g. mails sent
 - ``TOKEN#<sha256>`` / ``TOKEN``              sign-in tokens, stored hashed, with TTL
+- ``SESSION#<sha256>`` / ``SESSION``          portal sessions, stored hashed, with TTL
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable, Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -657,6 +658,60 @@ class DynamoStore:
             raise translate(error, "create token") from error
         return token
 
+    def create_session(self, email: str) -> str:
+        """A new portal session for `email`; only the token's hash is stored. Returns the token."""
+        token = secrets.token_urlsafe(32)
+        now = utc_now()
+        item = {
+            "pk": f"SESSION#{hash_token(token)}",
+            "sk": "SESSION",
+            "item_type": "session",
+            "email": email,
+            "created_at": now.isoformat(),
+            "last_seen_at": now.isoformat(),
+            "csrf": secrets.token_urlsafe(24),
+            tables.TTL_ATTRIBUTE: int((now + SESSION_LIFETIME).timestamp()),
+        }
+        try:
+            self.dynamodb.put_item(TableName=self.table_name, Item=_serialize(item))
+        except ClientError as error:
+            raise translate(error, "create session") from error
+        return token
+
+    def get_session(self, token: str) -> dict[str, Any] | None:
+        """A live session: checked here at every request (30 idle minutes, 8 hours in all), not
+        left to DynamoDB's TTL, which removes expired items only eventually. Touches it."""
+        key = {"pk": f"SESSION#{hash_token(token)}", "sk": "SESSION"}
+        item = self._get(key["pk"], key["sk"])
+        now = utc_now()
+        if item is None:
+            return None
+        created = datetime.fromisoformat(str(item["created_at"]))
+        seen = datetime.fromisoformat(str(item["last_seen_at"]))
+        if now - seen > SESSION_IDLE or now - created > SESSION_LIFETIME:
+            self.end_session(token)
+            return None
+        if now - seen > timedelta(minutes=1):  # at most one write a minute per session
+            try:
+                self.dynamodb.update_item(
+                    TableName=self.table_name,
+                    Key=_serialize(key),
+                    UpdateExpression="SET last_seen_at = :now",
+                    ExpressionAttributeValues=_serialize({":now": now.isoformat()}),
+                )
+            except ClientError as error:
+                raise translate(error, "touch session") from error
+        return item
+
+    def end_session(self, token: str) -> None:
+        try:
+            self.dynamodb.delete_item(
+                TableName=self.table_name,
+                Key=_serialize({"pk": f"SESSION#{hash_token(token)}", "sk": "SESSION"}),
+            )
+        except ClientError as error:
+            raise translate(error, "end session") from error
+
     def consume_token(self, token: str, *, purpose: str) -> str | None:
         """The email of a live token, used up in the same conditional delete; None otherwise."""
         try:
@@ -672,6 +727,10 @@ class DynamoStore:
                 return None
             raise translate(error, "use token") from error
         return str(_deserialize(answer["Attributes"])["email"])
+
+
+SESSION_IDLE = timedelta(minutes=30)
+SESSION_LIFETIME = timedelta(hours=8)
 
 
 def hash_token(token: str) -> str:

@@ -120,6 +120,8 @@ def notify(
     exist. Anything else that fails (storage, SES) is raised, after the recipients not yet served
     are released for the retry.
     """
+    if event_type == "SignInRequested":
+        return _send_signin(detail, store=store, mailer=mailer, settings=settings)
     ids = license_ids(detail)
     log_fields = {"detail_type": event_type, "license_ids": ids}
     template = template_for(event_type, detail)
@@ -181,6 +183,35 @@ def notify(
         sent += 1
     logger.info("Notification sent", extra={**log_fields, "template": template, "emails_sent": sent})
     return sent
+
+
+SIGNIN_LINK_MINUTES = 15
+
+
+def _send_signin(
+    detail: Mapping[str, Any], *, store: NotificationStore, mailer: Mailer, settings: Settings
+) -> int:
+    """The portal sign-in link someone asked for at /portal/login: single-use, 15 minutes."""
+    email = str(detail["email"])
+    claim = f"mail:{dedupe_key('SignInRequested', detail)}:{email}"
+    if not _claim_send(store, claim):
+        return 0
+    try:
+        token = store.create_token(email, purpose="signin", lifetime=timedelta(minutes=SIGNIN_LINK_MINUTES))
+        contact = store.get_contact(email)
+        base = settings.public_base_url.rstrip("/")
+        context = {
+            "vendor_name": settings.vendor_name,
+            "contact_name": contact.name if contact else "",
+            "signin_url": f"{base}/portal/auth?{urlencode({'token': token})}",
+            "minutes": SIGNIN_LINK_MINUTES,
+        }
+        mailer.send(render(settings.templates_dir, "signin", [email], context))
+    except Exception:
+        store.release_claim(claim)
+        raise
+    store.remember(claim, {"state": "sent", "at": utc_now().isoformat()}, ttl_days=SENT_LEDGER_DAYS)
+    return 1
 
 
 def _claim_send(store: NotificationStore, claim: str) -> bool:
