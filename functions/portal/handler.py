@@ -294,6 +294,132 @@ def download(product: str, version: str) -> Response[str]:
     return redirect(url)
 
 
+@app.post("/portal/licenses/<license_id>/sites/deactivate")
+def deactivate_site(license_id: str) -> Response[str]:
+    """Free a site's slot (e.g. a site that moved), from the license page."""
+    from licensing.services.validation import deactivate
+
+    signed_in = _signed_in()
+    if isinstance(signed_in, Response):
+        return signed_in
+    session, contact = signed_in
+    _check_csrf(session)
+    license = _own_license(contact, license_id)
+    answer = deactivate(
+        dependencies()[0], key=license.key, site=_form().get("site", ""), actor=f"customer:{contact.email}"
+    )
+    if answer.status == 404:
+        raise NotFound("This site is not activated.")
+    return redirect(f"/portal/licenses/{license.id}")
+
+
+def _renewal(license: Any) -> tuple[Any, Any]:
+    """The product and the end date a renewal paid today would give."""
+    from licensing.dates import add_months, today
+
+    product = dependencies()[0].require_product(license.product)
+    return product, add_months(max(today(), license.ends_on), product.term_months)
+
+
+@app.get("/portal/licenses/<license_id>/renew")
+def renew_page(license_id: str) -> Response[str]:
+    """The renewal page reminder emails link to: the price and the new end date."""
+    signed_in = _signed_in()
+    if isinstance(signed_in, Response):
+        return signed_in
+    session, contact = signed_in
+    license = _own_license(contact, license_id)
+    product, new_end = _renewal(license)
+    return page(
+        "renew", license=license, product=product, new_end=new_end, csrf=session["csrf"], email=contact.email
+    )
+
+
+@app.post("/portal/licenses/<license_id>/renew")
+def renew(license_id: str) -> Response[str]:
+    """303 to a Stripe Checkout page for the renewal (locally, without a Stripe API key, to the dev
+    server's stand-in, /_dev/checkout); the paid checkout's webhook extends the license."""
+    from urllib.parse import urlencode
+
+    from licensing.errors import LicensingError
+
+    signed_in = _signed_in()
+    if isinstance(signed_in, Response):
+        return signed_in
+    session, contact = signed_in
+    _check_csrf(session)
+    license = _own_license(contact, license_id)
+    if license.status.value == "REVOKED":
+        raise InvalidInput("A revoked license cannot be renewed.")
+    product, _ = _renewal(license)
+    if product.renewal_price is None and not product.stripe_price_ids:
+        raise LicensingError("This product has no renewal price: contact us to renew.")
+    settings = dependencies()[2]
+    price = product.renewal_price
+    checkout = checkout_client()
+    back = f"{settings.public_base_url.rstrip('/')}/portal/licenses/{license.id}"
+    if checkout.enabled:
+        url = checkout.renewal_checkout(
+            license_id=license.id,
+            product=product.slug,
+            email=contact.email,
+            price_id=None if price else product.stripe_price_ids[0],
+            amount=price.amount if price else None,
+            currency=price.currency if price else None,
+            name=f"{product.name}: renewal",
+            return_url=back,
+        )
+        return redirect(url)
+    query = {
+        "license_id": license.id,
+        "product": product.slug,
+        "email": contact.email,
+        "amount": str(price.amount if price else 0),
+        "currency": price.currency if price else "eur",
+        "return_url": back,
+    }
+    return redirect(f"/_dev/checkout?{urlencode(query)}")
+
+
+@lru_cache(maxsize=1)
+def checkout_client() -> Any:
+    from licensing.adapters.stripe_api import StripeApi, secret_values
+
+    settings = dependencies()[2]
+    api_key = settings.stripe_api_key
+    if settings.stripe_api_key_secret_arn:
+        api_key = next(iter(secret_values(settings.stripe_api_key_secret_arn)), None)
+    return StripeApi(api_key, settings.stripe_api_base)
+
+
+@app.get("/portal/preferences")
+def preferences_page() -> Response[str]:
+    signed_in = _signed_in()
+    if isinstance(signed_in, Response):
+        return signed_in
+    session, contact = signed_in
+    products = sorted({license.product for license in _licenses_of(contact)})
+    choices = [{"slug": slug, "on": slug not in contact.release_mail_opt_out} for slug in products]
+    return page("preferences", choices=choices, csrf=session["csrf"], email=contact.email, saved=False)
+
+
+@app.post("/portal/preferences")
+def save_preferences() -> Response[str]:
+    """Release mails on or off per licensed product (on by default)."""
+    signed_in = _signed_in()
+    if isinstance(signed_in, Response):
+        return signed_in
+    session, contact = signed_in
+    _check_csrf(session)
+    wanted = set(parse_qs(app.current_event.decoded_body or "").get("release_mails", []))
+    products = sorted({license.product for license in _licenses_of(contact)})
+    store = dependencies()[0]
+    for slug in products:
+        store.set_release_mails(contact.email, slug, enabled=slug in wanted)
+    choices = [{"slug": slug, "on": slug in wanted} for slug in products]
+    return page("preferences", choices=choices, csrf=session["csrf"], email=contact.email, saved=True)
+
+
 # -- release mails ---------------------------------------------------------------------------------
 
 

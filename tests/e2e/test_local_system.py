@@ -153,3 +153,23 @@ def test_an_extension_validates_the_demo_license_on_the_local_system(local_syste
     assert answer.status_code == 200 and answer.json()["code"] == "VALID"
     (key,) = requests.get(f"{local_system.url}/v1/keys", timeout=10).json()["keys"]
     assert answer.headers["X-Signature-Key-Id"] == key["kid"]
+
+
+def test_the_local_checkout_stand_in_renews_a_license(local_system: LocalSystem) -> None:
+    from urllib.parse import urlencode
+
+    from licensing.dates import add_months
+
+    store = DynamoStore(LOCAL.table, local_client(local_system, "dynamodb"))
+    custom = store.require_product("acme-sales-automation")
+    license = demo_license(store, str(custom.owner_account_id))
+    parameters = {"license_id": license.id, "product": "acme-sales-automation", "email": "buyer@acme.test"}
+    query = urlencode(parameters | {"amount": "9900", "currency": "eur"})
+    page = requests.get(f"{local_system.url}/_dev/checkout?{query}", timeout=10)
+    assert page.status_code == 200 and "Pay 99.00 EUR" in page.text
+    paid = requests.post(
+        f"{local_system.url}/_dev/checkout?{query}&return_url=/portal/", timeout=30, allow_redirects=False
+    )
+    assert paid.status_code == 303 and paid.headers["Location"] == "/portal/"
+    renewed = store.require_license(license.id)
+    assert renewed.ends_on == add_months(license.ends_on, 12)

@@ -224,3 +224,51 @@ def _age(portal: Portal, version: str, *, days: int) -> None:
         Key={"pk": {"S": "PRODUCT#crm-exporter"}, "sk": {"S": f"RELEASE#{version_sort_key(version)}"}},
     )
     portal.store.put_release(moved)
+
+
+def test_a_site_is_deactivated_from_the_license_page(portal: Portal) -> None:
+    from licensing.services.validation import activate
+
+    activate(
+        portal.store, key=portal.license.key, site="old.example.com", product=None, today=utc_now().date()
+    )
+    portal.sign_in()
+    page = portal.get(f"/portal/licenses/{portal.license.id}")
+    assert "old.example.com" in page.text and "1 of 3 production sites" in page.text
+    csrf = CSRF.findall(page.text)[0]
+    after = portal.post(
+        f"/portal/licenses/{portal.license.id}/sites/deactivate", {"site": "old.example.com", "csrf": csrf}
+    )
+    assert after.status_code == 200 and "0 of 3 production sites" in after.text
+    assert portal.store.require_license(portal.license.id).sites == {}
+
+
+def test_the_renewal_page_and_button_lead_to_checkout(portal: Portal) -> None:
+    from licensing.dates import add_months
+    from licensing.models import Price
+
+    portal.store.put_product(
+        portal.product.model_copy(update={"renewal_price": Price(amount=4900, currency="eur")})
+    )
+    portal.sign_in()
+    page = portal.get(f"/portal/licenses/{portal.license.id}/renew")
+    assert str(add_months(portal.license.ends_on, 12)) in page.text and "49.00 EUR" in page.text
+    answer = portal.post(
+        f"/portal/licenses/{portal.license.id}/renew",
+        {"csrf": CSRF.findall(page.text)[0]},
+        allow_redirects=False,
+    )
+    assert answer.status_code == 303
+    location = answer.headers["Location"]
+    assert location.startswith("/_dev/checkout?") and f"license_id={portal.license.id}" in location
+    assert "amount=4900" in location
+
+
+def test_release_mail_preferences_per_product(portal: Portal) -> None:
+    portal.sign_in()
+    page = portal.get("/portal/preferences")
+    assert 'value="crm-exporter" checked' in page.text
+    saved = portal.post("/portal/preferences", {"csrf": CSRF.findall(page.text)[0]})
+    assert "Saved." in saved.text and 'value="crm-exporter" checked' not in saved.text
+    contact = portal.store.get_contact("bea@acme.test")
+    assert contact is not None and contact.release_mail_opt_out == ["crm-exporter"]

@@ -181,6 +181,41 @@ class StripeApi:
         invoice = self.invoice(invoice_id)
         return invoice.get("hosted_invoice_url") if invoice else None
 
+    def renewal_checkout(
+        self,
+        *,
+        license_id: str,
+        product: str,
+        email: str,
+        price_id: str | None,
+        amount: int | None,
+        currency: str | None,
+        name: str,
+        return_url: str,
+    ) -> str:
+        """A Stripe Checkout page for renewing a license; its `metadata.license_id` makes the paid
+        checkout's webhook extend that license."""
+        if price_id:
+            item: dict[str, Any] = {"price": price_id, "quantity": 1}
+        else:
+            item = {
+                "price_data": {"currency": currency, "unit_amount": amount, "product_data": {"name": name}},
+                "quantity": 1,
+            }
+        params = {
+            "mode": "payment",
+            "line_items": [item],
+            "customer_email": email,
+            "metadata": {"license_id": license_id, "product": product},
+            "invoice_creation": {"enabled": True},
+            "success_url": f"{return_url}?renewed=1",
+            "cancel_url": return_url,
+        }
+        session = self._call("checkout", lambda: self._stripe().v1.checkout.sessions.create(params=params))
+        if not session or not session.get("url"):
+            raise TransientError("Stripe Checkout is unavailable; try again")
+        return str(session["url"])
+
     def receipt_url(self, payment_intent_id: str) -> str | None:
         if not self.enabled:
             logger.info("no Stripe API key: receipt link not read")

@@ -64,6 +64,7 @@ class DevServer:
 
         from ..adapters.dynamo import DynamoStore
         from ..adapters.s3 import S3Files
+        from .checkout_page import DevCheckout
         from .demo import load_demo_data
         from .functions import invoker
         from .gateway import Gateway, routes_from_catalogue, serve
@@ -80,10 +81,15 @@ class DevServer:
         self.aws_endpoint = f"http://{host}:{aws_port}"
         invoke = invoker(catalogue.FUNCTIONS, REPO_ROOT)
         mailbox = Mailbox()
+        checkout = DevCheckout(f"http://{self.host}:{self.port}/webhooks/stripe")
         gateway = Gateway(
             routes_from_catalogue(catalogue.FUNCTIONS),
             invoke,
-            dev_routes={"/_dev/mail.json": mailbox.json_view, "/_dev/mail": mailbox.html_view},
+            dev_routes={
+                "/_dev/mail.json": mailbox.json_view,
+                "/_dev/mail": mailbox.html_view,
+                "/_dev/checkout": checkout.view,
+            },
         )
         try:
             self._http = serve(gateway, host=self.host, port=self.port)
@@ -91,6 +97,7 @@ class DevServer:
             self._moto.stop()
             raise
         self.url = f"http://{self.host}:{self._http.port}"
+        checkout.webhook_url = f"{self.url}/webhooks/stripe"
         os.environ.update(local_environment(self.aws_endpoint, self.url, self.names))
         # A fresh response-signing key each start (extensions fetch it from /v1/keys), unless given.
         os.environ.setdefault("SIGNING_KEY", secrets.token_hex(32))
