@@ -52,6 +52,7 @@ test: install
 	@command -v java >/dev/null || { echo "make test needs Java 17+ (DynamoDB Local): apt-get install -y openjdk-17-jre-headless" >&2; exit 1; }
 	@command -v unshare >/dev/null || { echo "make test needs unshare (util-linux) to keep DynamoDB Local off the network" >&2; exit 1; }
 	@command -v ip >/dev/null || { echo "make test needs ip (iproute2) to bring up loopback in DynamoDB Local's namespace" >&2; exit 1; }
+	@command -v chromium >/dev/null || { echo "make test needs Chromium for the portal's browser tests: apt-get install -y chromium" >&2; exit 1; }
 	$(BIN)/pytest -m "not dynamodb_local" $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-dynamodb-local
 
