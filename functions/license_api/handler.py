@@ -52,11 +52,13 @@ class UpdatesRequest(BaseModel):
     site: str | None = Field(default=None, max_length=2048)
     current_version: str | None = Field(default=None, max_length=64)
     host_version: str | None = Field(default=None, max_length=64)
+    nonce: str | None = Field(default=None, max_length=200)
 
 
 class LicenseFileRequest(BaseModel):
     key: str = Field(min_length=1, max_length=200)
     site: str | None = Field(default=None, max_length=2048)
+    nonce: str | None = Field(default=None, max_length=200)
 
 
 class LicenseView(BaseModel):
@@ -113,6 +115,8 @@ class UpdatesAnswer(BaseModel):
     code: str
     update_available: bool
     latest: LatestRelease | None
+    nonce: str | None
+    timestamp: str
 
 
 class LicenseFile(BaseModel):
@@ -120,6 +124,8 @@ class LicenseFile(BaseModel):
     alg: str
     payload: str
     signature: str
+    nonce: str | None
+    timestamp: str
 
 
 @lru_cache(maxsize=1)
@@ -245,37 +251,44 @@ def deactivate(request: Annotated[DeactivateRequest, Body()]) -> Response[Deacti
 def updates(request: Annotated[UpdatesRequest, Body()]) -> Response[UpdatesAnswer]:
     """The newest release for the caller's host version, with a 24-hour download link when the
     license entitles to it (`code` says why not otherwise)."""
-    from licensing.dates import utc_now
+    from licensing.dates import iso_timestamp, utc_now
     from licensing.services.updates import check_updates
     from licensing.settings import get_settings
 
     store, _, signer = dependencies()
+    now = utc_now()
     answer = check_updates(
         store,
         signer,
         key=request.key,
         product=request.product,
+        site=request.site,
         current_version=request.current_version,
         host_version=request.host_version,
-        now=utc_now(),
+        now=now,
         base_url=get_settings().public_base_url,
     )
-    return _json(200, answer.body())
+    return _json(200, answer.body() | {"nonce": request.nonce, "timestamp": iso_timestamp(now)})
 
 
 @app.get("/v1/download")
 def download(token: str = "") -> Response[Any]:
     """303 to a fresh presigned URL of the release file; 410 once the link has expired."""
     from licensing.dates import utc_now
-    from licensing.errors import NotFound
+    from licensing.errors import Forbidden, NotFound
+    from licensing.lifecycle import validity_code
     from licensing.models import HistoryEntry
-    from licensing.services.updates import PRESIGNED_SECONDS, read_download_token
+    from licensing.services.updates import PRESIGNED_SECONDS, entitled, read_download_token
 
     store, _, signer = dependencies()
     claims = read_download_token(signer, token, now=utc_now())
     release = store.get_release(claims["p"], claims["v"])
     if release is None:
         raise NotFound("This release is no longer available.")
+    license = store.get_license(claims["l"])
+    if license is None or not entitled(license, release, validity_code(license, utc_now().date())):
+        # Revoked or suspended since the link was made: the link dies with the entitlement.
+        raise Forbidden("This license no longer entitles to this download.")
     store.add_history(
         HistoryEntry(
             license_id=claims["l"],
@@ -292,7 +305,7 @@ def download(token: str = "") -> Response[Any]:
 @app.post("/v1/licenses/file")
 def license_file(request: Annotated[LicenseFileRequest, Body()]) -> Response[LicenseFile]:
     """A signed offline license file, for sites that cannot call the API every time."""
-    from licensing.dates import utc_now
+    from licensing.dates import iso_timestamp, utc_now
     from licensing.errors import LicensingError
     from licensing.services.updates import offline_file
     from licensing.services.validation import NOT_FOUND, license_view
@@ -306,7 +319,8 @@ def license_file(request: Annotated[LicenseFileRequest, Body()]) -> Response[Lic
         error.code, error.status = answer.code, 404 if answer.code == NOT_FOUND else 403
         raise error
     view = license_view(answer.license, now.date(), answer.host)
-    return _json(200, offline_file(signer, view or {}, now=now, ends_on=answer.license.ends_on))
+    document = offline_file(signer, view or {}, now=now, ends_on=answer.license.ends_on)
+    return _json(200, document | {"nonce": request.nonce, "timestamp": iso_timestamp(now)})
 
 
 def sign(result: dict[str, Any], path: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ exist.
 from __future__ import annotations
 
 import secrets
+import time
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs
@@ -25,6 +26,7 @@ logger = Logger(service="portal")
 app = create_resolver(enable_validation=False)
 HTML = "text/html; charset=utf-8"
 SESSION_COOKIE = "lm_session"
+SIGNIN_WINDOW_SECONDS = 120
 CSRF_COOKIE = "lm_csrf"
 
 
@@ -151,7 +153,13 @@ def login() -> Response[str]:
         raise InvalidInput("Enter an email address.") from None
     store = dependencies()[0]
     contact = store.get_contact(email)
-    if contact is not None and contact.account_ids:
+    # At most one sign-in mail per address and two minutes, whoever asks how often.
+    window = int(time.time() // SIGNIN_WINDOW_SECONDS)
+    if (
+        contact is not None
+        and contact.account_ids
+        and store.claim(f"signin-request:{email}:{window}", ttl_days=1)
+    ):
         publisher().publish(
             [
                 DomainEvent(
@@ -185,6 +193,8 @@ def auth() -> Response[str]:
 @app.post("/portal/logout")
 def logout() -> Response[str]:
     session = _session()
+    if session is None:  # already over (idle or expired): nothing to protect, just leave
+        return redirect("/portal/login", cookies=[_cookie_for(SESSION_COOKIE, "", max_age=0)])
     _check_csrf(session)
     token = _cookie(SESSION_COOKIE)
     if token:
@@ -290,6 +300,20 @@ def download(product: str, version: str) -> Response[str]:
     release = next((r for r, ok in releases if r.version == version and ok), None)
     if release is None:
         raise NotFound("No such release.")
+    from licensing.models import HistoryEntry
+
+    store = dependencies()[0]
+    for license in _licenses_of(contact):
+        if license.product == product:
+            entry = HistoryEntry(
+                license_id=license.id,
+                actor=f"customer:{contact.email}",
+                action="downloaded",
+                detail={"version": release.version},
+                customer_visible=True,
+            )
+            store.add_history(entry)
+            break
     url = S3Files(dependencies()[2].release_bucket).download_url(release.file_key, release.filename)
     return redirect(url)
 

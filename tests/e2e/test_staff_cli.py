@@ -186,7 +186,7 @@ def test_the_expiry_job_runs_on_demand_for_any_day(local_system: LocalSystem) ->
         "2031-05-20",
     ]
     assert ok(cli(local_system, *issue, "--yes"))["ends_on"] == "2031-05-20"
-    report = ok(cli(local_system, "jobs", "run", "expiry", "--today", "2031-05-13"))
+    report = ok(cli(local_system, "jobs", "run", "expiry", "--today", "2031-05-13", "--yes"))
     assert report["reminders"] >= 1 and report["days"][-1] == "2031-05-13"
     deadline = time.monotonic() + 30
     subjects: list[str] = []

@@ -154,3 +154,35 @@ def test_the_scheduled_handler_runs_for_the_scheduled_day(shop: Shop) -> None:
     result = invoke("lifecycle_job", {"scheduled_time": f"{TODAY.isoformat()}T06:15:00Z"})
     assert result["days"] == [TODAY.isoformat()] and result["reminders"] == 1
     assert [e["detail"]["license_id"] for e in shop.announced()] == [due.id]
+
+
+def test_without_grace_the_expired_mail_still_goes_out_as_the_status_is_written(shop: Shop) -> None:
+    product = factories.product("no-grace", grace_days=0)
+    shop.store.put_product(product)
+    (license,) = issue_licenses(
+        shop.store,
+        None,
+        product=product,
+        account=shop.account,
+        actor="t",
+        starts_on=TODAY - timedelta(days=366),
+        ends_on=TODAY - timedelta(days=1),
+    )
+    report = shop.run()
+    assert (report.expired_mails, report.expired) == (1, 1)
+    assert shop.store.require_license(license.id).status is LicenseStatus.EXPIRED
+    notifier = invoker(catalogue.FUNCTIONS, ROOT)
+    for event in shop.announced():
+        record = {
+            "messageId": event["id"],
+            "receiptHandle": "r",
+            "body": json.dumps(event),
+            "attributes": {},
+            "messageAttributes": {},
+            "md5OfBody": "",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
+            "awsRegion": "us-east-1",
+        }
+        notifier("notifier", {"Records": [record]})
+    assert [mail["subject"] for mail in Mailbox().messages()] == ["Your CRM Exporter license has ended"]

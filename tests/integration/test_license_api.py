@@ -397,7 +397,7 @@ def test_no_download_for_a_suspended_license_or_another_product(api: Api) -> Non
     body = updates(api, key=suspended.key, product="crm-exporter").json()
     assert body["code"] == "SUSPENDED" and body["latest"]["download_url"] is None
     other = updates(api, key=api.issue().key, product="acme-sales-automation").json()
-    assert other == {"code": "PRODUCT_MISMATCH", "update_available": False, "latest": None}
+    assert (other["code"], other["update_available"], other["latest"]) == ("PRODUCT_MISMATCH", False, None)
 
 
 def test_a_forged_or_expired_download_link_is_refused(api: Api) -> None:
@@ -440,3 +440,40 @@ def test_an_offline_license_file_is_signed_and_ends_with_the_license(api: Api) -
     revoked = api.issue(status=LicenseStatus.REVOKED)
     refused = requests.post(f"{api.url}/v1/licenses/file", json={"key": revoked.key}, timeout=10)
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "REVOKED"
+
+
+def test_updates_for_a_site_that_is_not_activated_offer_no_download(api: Api) -> None:
+    license = api.issue()
+    publish(api, "1.0.0")
+    body = updates(
+        api, key=license.key, product="crm-exporter", site="stranger.example.com", nonce="n-7"
+    ).json()
+    assert body["code"] == "SITE_NOT_ACTIVATED" and body["latest"]["download_url"] is None
+    assert body["nonce"] == "n-7" and body["timestamp"].endswith("Z")
+    dev = updates(api, key=license.key, product="crm-exporter", site="localhost").json()
+    assert dev["code"] == "VALID" and dev["latest"]["download_url"]
+
+
+def test_a_download_link_dies_with_the_license(api: Api) -> None:
+    license = api.issue()
+    publish(api, "1.0.0")
+    url = updates(api, key=license.key, product="crm-exporter").json()["latest"]["download_url"]
+    revoked = api.store.require_license(license.id)
+    api.store.save_license(revoked.model_copy(update={"status": LicenseStatus.REVOKED}))
+    assert requests.get(url, allow_redirects=False, timeout=10).status_code == 403
+
+
+def test_development_hosts_are_free_but_not_endless(api: Api) -> None:
+    license = api.issue()
+    codes = [
+        api.post("activate", {"key": license.key, "site": f"dev{n}.test"}).status_code for n in range(51)
+    ]
+    assert codes == [200] * 50 + [409]
+
+
+def test_a_retried_activation_of_the_last_slot_announces_it_again_with_the_same_key(api: Api) -> None:
+    license = api.issue(max_sites=1)
+    api.post("activate", {"key": license.key, "site": "only.example.com"})
+    api.post("activate", {"key": license.key, "site": "only.example.com"})  # the client retried
+    events = api.queued()
+    assert len(events) == 2 and len({e["detail"]["dedupe_key"] for e in events}) == 1

@@ -272,3 +272,12 @@ def test_release_mail_preferences_per_product(portal: Portal) -> None:
     assert "Saved." in saved.text and 'value="crm-exporter" checked' not in saved.text
     contact = portal.store.get_contact("bea@acme.test")
     assert contact is not None and contact.release_mail_opt_out == ["crm-exporter"]
+
+
+def test_sign_in_mails_are_limited_per_address(portal: Portal) -> None:
+    page = portal.get("/portal/login")
+    csrf = CSRF.findall(page.text)[0]
+    for _ in range(5):
+        assert portal.post("/portal/login", {"email": "bea@acme.test", "csrf": csrf}).status_code == 200
+    portal.deliver_mail()
+    assert len(Mailbox().messages()) == 1

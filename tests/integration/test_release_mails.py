@@ -198,3 +198,12 @@ def test_release_mails_are_turned_off_and_on_per_product(shop: Shop) -> None:
     shop.store.set_release_mails("a@globex.test", "crm-exporter", enabled=True)
     contact = shop.store.get_contact("a@globex.test")
     assert contact is not None and contact.release_mail_opt_out == ["pdf-merger"]
+
+
+def test_a_contact_of_two_licensed_accounts_is_mailed_once(shop: Shop) -> None:
+    crm = shop.product()
+    shop.license(crm, shop.account("Globex", "shared@consultant.test"))
+    shop.license(crm, shop.account("Initech", "shared@consultant.test"))
+    shop.publish("crm-exporter", "1.3.0")
+    shop.deliver()
+    assert [mail["to"] for mail in Mailbox().messages()] == [["shared@consultant.test"]]

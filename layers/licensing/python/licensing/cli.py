@@ -76,10 +76,15 @@ def _stack_environment() -> dict[str, str]:
 @contextmanager
 def domain_errors() -> Iterator[None]:
     """Domain errors as one clear line on stderr and a non-zero exit."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
         yield
     except LicensingError as error:
         raise click.ClickException(error.message) from None
+    except (BotoCoreError, ClientError) as error:
+        hint = " (is `make run` running?)" if isinstance(error, BotoCoreError) else ""
+        raise click.ClickException(f"AWS: {error}{hint}") from None
 
 
 def emit(
@@ -595,15 +600,22 @@ def jobs_run() -> None:
     "--today",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     default=None,
-    help="Run as if today were this day (YYYY-MM-DD).",
+    help="Run as if today were this day (YYYY-MM-DD; a future day only with --local).",
 )
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
-def jobs_run_expiry(obj: CliContext, today: Any) -> None:
+def jobs_run_expiry(obj: CliContext, today: Any, yes: bool) -> None:
     """The daily lifecycle job: reminders, the expired mail, EXPIRED after the grace period."""
     from .dates import today as utc_today
     from .services.expiry import run_expiry
     from .settings import get_settings
 
+    if today is not None and today.date() > utc_today() and not obj.local:
+        raise click.UsageError(
+            "a future --today would expire live licenses and mail customers: only with --local"
+        )
+    if not yes:
+        click.confirm("Send the day's reminders and write expired licenses now?", abort=True)
     with domain_errors():
         store, events = obj.store(), obj.events()
         report = run_expiry(
@@ -687,6 +699,26 @@ def releases_publish(
         ["product", "version", "published_at", "size", "sha256", "requires_host"],
         single=True,
     )
+
+
+@releases.command("notify")
+@click.argument("product")
+@click.argument("version")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def releases_notify(obj: CliContext, product: str, version: str, yes: bool) -> None:
+    """Announce a published release again (after a failure, or one published with --no-notify):
+    whoever was mailed already is not mailed twice."""
+    from .services.releases import release_published_event
+
+    with domain_errors():
+        release = obj.store().get_release(product, version)
+        if release is None:
+            raise click.ClickException(f"no release {product} {version}")
+        if not yes:
+            click.confirm(f"Email the license holders of {product} about {version}?", abort=True)
+        obj.events().publish([release_published_event(release)])
+    emit(obj, [_release_row(release)], ["product", "version", "published_at"], single=True)
 
 
 @releases.command("list")

@@ -26,6 +26,11 @@ class NotFound(LicensingError):
     status = 404
 
 
+class Forbidden(LicensingError):
+    code = "FORBIDDEN"
+    status = 403
+
+
 class Conflict(LicensingError):
     """A write lost a race or would break an invariant (e.g. an item already exists)."""
 

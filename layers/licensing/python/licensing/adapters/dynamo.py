@@ -82,7 +82,11 @@ def license_item(license: License) -> dict[str, Any]:
     }
     if license.status is LicenseStatus.ACTIVE:
         item["active_pk"], item["active_sk"] = f"ACTIVE#{license.product}", license.id
-        lapses_on = license.ends_on + timedelta(days=license.grace_days + 1)
+        # A license saved ACTIVE after its natural lapse day (e.g. reinstated after a suspension
+        # that spanned it) is picked up by tomorrow's job rather than never.
+        lapses_on = max(
+            license.ends_on + timedelta(days=license.grace_days + 1), utc_now().date() + timedelta(days=1)
+        )
         item["lapse_pk"], item["lapse_sk"] = f"LAPSE#{lapses_on.isoformat()}", license.id
     if license.status in (LicenseStatus.ACTIVE, LicenseStatus.EXPIRED):
         item["ends_pk"], item["ends_sk"] = f"ENDS#{license.ends_on.isoformat()}", license.id

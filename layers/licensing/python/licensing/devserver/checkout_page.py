@@ -56,6 +56,8 @@ class DevCheckout:
         )
         with urllib.request.urlopen(delivery, timeout=30):  # noqa: S310
             pass
-        back = arguments.get("return_url", "/portal/")
-        # Only back to this system's own pages, never an open redirect.
-        return redirect(urlparse(back)._replace(scheme="", netloc="").geturl() or "/portal/", code=303)
+        back = urlparse(arguments.get("return_url", "/portal/"))._replace(scheme="", netloc="").geturl()
+        # Only back to this system's own pages, never an open redirect ("//host", "/\\host").
+        if not back.startswith("/") or back.startswith(("//", "/\\")):
+            back = "/portal/"
+        return redirect(back, code=303)

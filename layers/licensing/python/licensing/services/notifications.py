@@ -148,8 +148,14 @@ def notify(
         # Queues do not keep order: the payment arrived first, and its key email says it all.
         logger.info("Payment no longer pending; no email sent", extra=log_fields)
         return 0
+    # The job may write EXPIRED in the same run that announces the expired mail (no grace days).
+    still_due = (
+        (LicenseStatus.ACTIVE,)
+        if event_type == "LicenseExpiring"
+        else (LicenseStatus.ACTIVE, LicenseStatus.EXPIRED)
+    )
     if event_type in ("LicenseExpiring", "LicenseExpired") and any(
-        license.ends_on.isoformat() != detail.get("ends_on") or license.status is not LicenseStatus.ACTIVE
+        license.ends_on.isoformat() != detail.get("ends_on") or license.status not in still_due
         for license in context["licenses"]
     ):
         # Renewed (or revoked) between the job and this send: the reminder no longer applies.

@@ -92,7 +92,8 @@ def fan_out_release(store: FanOutStore, events: Publisher, *, product: str, vers
                 "account_id": account_id,
                 "product": product,
                 "version": version,
-                "dedupe_key": f"ReleaseMail:{product}:{version}:{account_id}",
+                # Per release, not per account: a contact of two licensed accounts is mailed once.
+                "dedupe_key": f"ReleaseMail:{product}:{version}",
             },
         )
         for account_id in accounts

@@ -18,11 +18,11 @@ from urllib.parse import urlencode
 
 from ..dates import iso_timestamp
 from ..errors import InvalidInput, LicensingError
-from ..lifecycle import EXPIRED, GRACE_PERIOD, VALID, validity_code
+from ..lifecycle import EXPIRED, GRACE_PERIOD, VALID
 from ..models import License, Release
 from ..signing import Signer
 from ..versions import parse_version, supports_host
-from .validation import NOT_FOUND, PRODUCT_MISMATCH, find_license
+from .validation import NOT_FOUND, PRODUCT_MISMATCH, SITE_NOT_ACTIVATED, validate
 
 DOWNLOAD_LINK_LIFETIME = timedelta(hours=24)
 PRESIGNED_SECONDS = 300
@@ -76,21 +76,23 @@ def check_updates(
     *,
     key: str,
     product: str,
+    site: str | None = None,
     current_version: str | None,
     host_version: str | None,
     now: datetime,
     base_url: str,
 ) -> UpdateAnswer:
-    """The newest release that supports the caller's host, and a download link when entitled."""
+    """The newest release that supports the caller's host, and a download link when entitled (a
+    site that is given must be activated, or a development host, as for a validation)."""
     if current_version is not None:
         parse_version(current_version)
-    license = find_license(store, key)
+    validation = validate(store, key=key, product=product, site=site, today=now.date())
+    license = validation.license
     if license is None:
         return UpdateAnswer(NOT_FOUND)
-    if product != license.product:
+    if validation.code == PRODUCT_MISMATCH:
         return UpdateAnswer(PRODUCT_MISMATCH)
-    today = now.date()
-    code = validity_code(license, today)
+    code = validation.code
     release = next(
         (r for r in store.list_releases(product) if supports_host(r.requires_host, host_version)), None
     )
@@ -98,7 +100,7 @@ def check_updates(
         return UpdateAnswer(code)
     newer = current_version is None or parse_version(release.version) > parse_version(current_version)
     answer = UpdateAnswer(code, release, update_available=newer)
-    if entitled(license, release, code):
+    if code != SITE_NOT_ACTIVATED and entitled(license, release, code):
         expires = now + DOWNLOAD_LINK_LIFETIME
         token = download_token(signer, license_id=license.id, release=release, expires=expires)
         answer.download_url = f"{base_url.rstrip('/')}/v1/download?{urlencode({'token': token})}"

@@ -24,6 +24,7 @@ SITE_NOT_ACTIVATED = "SITE_NOT_ACTIVATED"
 TOO_MANY_SITES = "TOO_MANY_SITES"
 RATE_LIMITED = "RATE_LIMITED"
 DAILY_ACTIVATIONS = 10  # new production sites per key per day (API.md)
+MAX_DEVELOPMENT_SITES = 50
 _ATTEMPTS = 4
 
 DETAILS = {
@@ -131,9 +132,13 @@ def activate(
         if not is_valid(code):
             return Answer(code, license, host, status=403)
         if host in license.sites:
-            return Answer(VALID, license, host)  # activating twice changes nothing
+            # Activating twice changes nothing; a retry re-announces a full license (mailed once).
+            return _with_limit_event(Answer(VALID, license, host), host)
         counted = not is_development_host(host, license.development_hosts)
         if counted and license.sites_used >= license.max_sites:
+            return Answer(TOO_MANY_SITES, license, host, status=409)
+        if not counted and len(license.sites) - license.sites_used >= MAX_DEVELOPMENT_SITES:
+            # Free, but not without end: a leaked key must not grow the license item unbounded.
             return Answer(TOO_MANY_SITES, license, host, status=409)
         if counted and license.activation_day == today and license.activations_today >= DAILY_ACTIVATIONS:
             return Answer(RATE_LIMITED, license, host, status=429)
@@ -153,22 +158,27 @@ def activate(
         activated = license.model_copy(
             update={"sites": {**license.sites, host: new_site}, "revision": license.revision + 1}
         )
-        answer = Answer(VALID, activated, host)
-        if counted and activated.sites_used >= activated.max_sites:
-            answer.events.append(
-                DomainEvent(
-                    detail_type="SiteLimitReached",
-                    detail={
-                        "license_id": activated.id,
-                        "account_id": activated.account_id,
-                        "product": activated.product,
-                        "site": host,
-                        "dedupe_key": f"SiteLimitReached:{activated.id}:{activated.revision}",
-                    },
-                )
-            )
-        return answer
+        return _with_limit_event(Answer(VALID, activated, host), host)
     raise Conflict("The license kept changing; try again.")
+
+
+def _with_limit_event(answer: Answer, host: str) -> Answer:
+    """Tell the account when this site filled the license's last slot."""
+    license = answer.license
+    if license is not None and license.sites[host].counted and license.sites_used >= license.max_sites:
+        answer.events.append(
+            DomainEvent(
+                detail_type="SiteLimitReached",
+                detail={
+                    "license_id": license.id,
+                    "account_id": license.account_id,
+                    "product": license.product,
+                    "site": host,
+                    "dedupe_key": f"SiteLimitReached:{license.id}:{host}",
+                },
+            )
+        )
+    return answer
 
 
 def deactivate(store: Any, *, key: str, site: str, actor: str = "extension") -> Answer:
