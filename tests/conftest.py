@@ -156,3 +156,42 @@ def store(request: pytest.FixtureRequest) -> DynamoStore:
     table = f"licensing-{next(_table_counter)}"
     create_table(dynamodb, table)
     return DynamoStore(table, dynamodb)
+
+
+@pytest.fixture
+def gateway_url(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Every function of the catalogue behind the local gateway on a free port, as `make run`
+    serves them, with PUBLIC_BASE_URL naming it (the links in mails and answers)."""
+    from licensing import catalogue
+    from licensing.devserver.functions import invoker
+    from licensing.devserver.gateway import Gateway, routes_from_catalogue, serve
+
+    server = serve(
+        Gateway(routes_from_catalogue(catalogue.FUNCTIONS), invoker(catalogue.FUNCTIONS, ROOT)), port=0
+    )
+    url = f"http://127.0.0.1:{server.port}"
+    monkeypatch.setenv("PUBLIC_BASE_URL", url)
+    reset_settings()
+    forget_function_caches()
+    try:
+        yield url
+    finally:
+        server.shutdown()
+
+
+def deliver_notifications(aws: dict[str, Any]) -> None:
+    """Run the notifier on its queue, as the dev server's worker does, until the queue is empty
+    (a release's fan-out adds messages as it goes)."""
+    from licensing import catalogue
+    from licensing.devserver.functions import invoker
+    from licensing.devserver.workers import QueueWorker
+
+    worker = QueueWorker(
+        catalogue.function("notifier"),
+        aws["queues"]["notifications"],
+        invoker(catalogue.FUNCTIONS, ROOT),
+        boto3.client("sqs"),
+        wait_seconds=0,
+    )
+    while worker.poll_once():
+        pass

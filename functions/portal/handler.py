@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import secrets
 import time
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, wraps
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -125,6 +126,29 @@ def _signed_in() -> tuple[dict[str, Any], Any] | Response[str]:
     return session, contact
 
 
+def customer_page(
+    *, post: bool = False
+) -> Callable[[Callable[..., Response[str]]], Callable[..., Response[str]]]:
+    """A page of a signed-in customer: the view gets the session and the contact; without a live
+    session (or with a contact removed from its accounts) the answer is the sign-in page. A POST's
+    CSRF token is checked before the view runs."""
+
+    def decorate(view: Callable[..., Response[str]]) -> Callable[..., Response[str]]:
+        @wraps(view)
+        def signed_in_view(**path_parameters: str) -> Response[str]:
+            signed_in = _signed_in()
+            if isinstance(signed_in, Response):
+                return signed_in
+            session, contact = signed_in
+            if post:
+                _check_csrf(session)
+            return view(session, contact, **path_parameters)
+
+        return signed_in_view
+
+    return decorate
+
+
 def _licenses_of(contact: Any) -> list[Any]:
     store = dependencies()[0]
     return [
@@ -207,14 +231,11 @@ def logout() -> Response[str]:
 
 @app.get("/portal")
 @app.get("/portal/")
-def home() -> Response[str]:
+@customer_page()
+def home(session: dict[str, Any], contact: Any) -> Response[str]:
     from licensing.dates import today
     from licensing.lifecycle import days_left, validity_code
 
-    signed_in = _signed_in()
-    if isinstance(signed_in, Response):
-        return signed_in
-    session, contact = signed_in
     day = today()
     rows = [
         {"license": lic, "code": validity_code(lic, day), "days_left": days_left(lic, day)}
@@ -231,14 +252,11 @@ def _own_license(contact: Any, license_id: str) -> Any:
 
 
 @app.get("/portal/licenses/<license_id>")
-def license_page(license_id: str) -> Response[str]:
+@customer_page()
+def license_page(session: dict[str, Any], contact: Any, license_id: str) -> Response[str]:
     from licensing.dates import today
     from licensing.lifecycle import days_left, validity_code
 
-    signed_in = _signed_in()
-    if isinstance(signed_in, Response):
-        return signed_in
-    session, contact = signed_in
     license = _own_license(contact, license_id)
     history = [entry for entry in dependencies()[0].license_history(license.id) if entry.customer_visible]
     day = today()
@@ -274,13 +292,10 @@ def _visible_releases(contact: Any, product: str) -> tuple[Any, list[tuple[Any, 
 
 
 @app.get("/portal/products/<product>")
-def product_page(product: str) -> Response[str]:
+@customer_page()
+def product_page(session: dict[str, Any], contact: Any, product: str) -> Response[str]:
     from licensing.markdown import notes_html
 
-    signed_in = _signed_in()
-    if isinstance(signed_in, Response):
-        return signed_in
-    session, contact = signed_in
     found, releases = _visible_releases(contact, product)
     rows = [
         {"release": r, "downloadable": ok, "notes_html": notes_html(r.notes_markdown)} for r, ok in releases
@@ -289,13 +304,10 @@ def product_page(product: str) -> Response[str]:
 
 
 @app.get("/portal/products/<product>/releases/<version>/download")
-def download(product: str, version: str) -> Response[str]:
+@customer_page()
+def download(session: dict[str, Any], contact: Any, product: str, version: str) -> Response[str]:
     from licensing.adapters.s3 import S3Files
 
-    signed_in = _signed_in()
-    if isinstance(signed_in, Response):
-        return signed_in
-    _, contact = signed_in
     _, releases = _visible_releases(contact, product)
     release = next((r for r, ok in releases if r.version == version and ok), None)
     if release is None:
@@ -319,15 +331,11 @@ def download(product: str, version: str) -> Response[str]:
 
 
 @app.post("/portal/licenses/<license_id>/sites/deactivate")
-def deactivate_site(license_id: str) -> Response[str]:
+@customer_page(post=True)
+def deactivate_site(session: dict[str, Any], contact: Any, license_id: str) -> Response[str]:
     """Free a site's slot (e.g. a site that moved), from the license page."""
     from licensing.services.validation import deactivate
 
-    signed_in = _signed_in()
-    if isinstance(signed_in, Response):
-        return signed_in
-    session, contact = signed_in
-    _check_csrf(session)
     license = _own_license(contact, license_id)
     answer = deactivate(
         dependencies()[0], key=license.key, site=_form().get("site", ""), actor=f"customer:{contact.email}"
@@ -346,12 +354,9 @@ def _renewal(license: Any) -> tuple[Any, Any]:
 
 
 @app.get("/portal/licenses/<license_id>/renew")
-def renew_page(license_id: str) -> Response[str]:
+@customer_page()
+def renew_page(session: dict[str, Any], contact: Any, license_id: str) -> Response[str]:
     """The renewal page reminder emails link to: the price and the new end date."""
-    signed_in = _signed_in()
-    if isinstance(signed_in, Response):
-        return signed_in
-    session, contact = signed_in
     license = _own_license(contact, license_id)
     product, new_end = _renewal(license)
     return page(
@@ -360,18 +365,14 @@ def renew_page(license_id: str) -> Response[str]:
 
 
 @app.post("/portal/licenses/<license_id>/renew")
-def renew(license_id: str) -> Response[str]:
+@customer_page(post=True)
+def renew(session: dict[str, Any], contact: Any, license_id: str) -> Response[str]:
     """303 to a Stripe Checkout page for the renewal (locally, without a Stripe API key, to the dev
     server's stand-in, /_dev/checkout); the paid checkout's webhook extends the license."""
     from urllib.parse import urlencode
 
     from licensing.errors import LicensingError
 
-    signed_in = _signed_in()
-    if isinstance(signed_in, Response):
-        return signed_in
-    session, contact = signed_in
-    _check_csrf(session)
     license = _own_license(contact, license_id)
     if license.status.value == "REVOKED":
         raise InvalidInput("A revoked license cannot be renewed.")
@@ -417,24 +418,17 @@ def checkout_client() -> Any:
 
 
 @app.get("/portal/preferences")
-def preferences_page() -> Response[str]:
-    signed_in = _signed_in()
-    if isinstance(signed_in, Response):
-        return signed_in
-    session, contact = signed_in
+@customer_page()
+def preferences_page(session: dict[str, Any], contact: Any) -> Response[str]:
     products = sorted({license.product for license in _licenses_of(contact)})
     choices = [{"slug": slug, "on": slug not in contact.release_mail_opt_out} for slug in products]
     return page("preferences", choices=choices, csrf=session["csrf"], email=contact.email, saved=False)
 
 
 @app.post("/portal/preferences")
-def save_preferences() -> Response[str]:
+@customer_page(post=True)
+def save_preferences(session: dict[str, Any], contact: Any) -> Response[str]:
     """Release mails on or off per licensed product (on by default)."""
-    signed_in = _signed_in()
-    if isinstance(signed_in, Response):
-        return signed_in
-    session, contact = signed_in
-    _check_csrf(session)
     wanted = set(parse_qs(app.current_event.decoded_body or "").get("release_mails", []))
     products = sorted({license.product for license in _licenses_of(contact)})
     store = dependencies()[0]

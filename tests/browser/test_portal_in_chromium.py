@@ -8,20 +8,14 @@ import shutil
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from licensing import catalogue
 from licensing.adapters.dynamo import DynamoStore
-from licensing.devserver.functions import invoker
-from licensing.devserver.gateway import Gateway, routes_from_catalogue, serve
 from licensing.devserver.mailbox import Mailbox
-from licensing.devserver.workers import QueueWorker
 from licensing.services.issuing import issue_licenses
-from licensing.settings import reset_settings
 from tests import factories
-from tests.conftest import ROOT, forget_function_caches
+from tests.conftest import deliver_notifications
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # What this machine's closed network needs (FACTS.md): no background connections, no sandbox as root.
@@ -46,29 +40,8 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def site(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    gateway = Gateway(routes_from_catalogue(catalogue.FUNCTIONS), invoker(catalogue.FUNCTIONS, ROOT))
-    server = serve(gateway, host="127.0.0.1", port=0)
-    url = f"http://127.0.0.1:{server.port}"
-    monkeypatch.setenv("PUBLIC_BASE_URL", url)
-    reset_settings()
-    forget_function_caches()
-    try:
-        yield url
-    finally:
-        server.shutdown()
-
-
-def deliver_mail(aws: dict[str, Any]) -> None:
-    worker = QueueWorker(
-        catalogue.function("notifier"),
-        aws["queues"]["notifications"],
-        invoker(catalogue.FUNCTIONS, ROOT),
-        boto3.client("sqs"),
-        wait_seconds=0,
-    )
-    while worker.poll_once():
-        pass
+def site(gateway_url: str) -> str:
+    return gateway_url
 
 
 def test_a_customer_signs_in_and_finds_their_key(browser: Browser, site: str, aws: dict[str, Any]) -> None:
@@ -87,7 +60,7 @@ def test_a_customer_signs_in_and_finds_their_key(browser: Browser, site: str, aw
     page.click("button[type=submit]")
     assert "Check your email" in page.content()
 
-    deliver_mail(aws)
+    deliver_notifications(aws)
     (mail,) = Mailbox().messages()
     link = re.search(r"(http://\S+/portal/auth\?token=\S+)", mail["text"])
     assert link is not None

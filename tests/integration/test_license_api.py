@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -18,18 +17,13 @@ import requests
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from licensing import catalogue
 from licensing.adapters.dynamo import DynamoStore
-from licensing.devserver.functions import invoker
-from licensing.devserver.gateway import Gateway, routes_from_catalogue, serve
 from licensing.devserver.resources import create_table
 from licensing.errors import Conflict
 from licensing.models import License, LicenseStatus
 from licensing.services.issuing import issue_licenses
 from licensing.services.validation import activate, validate
-from licensing.settings import reset_settings
 from tests import factories
-from tests.conftest import ROOT, forget_function_caches
 
 
 @dataclass
@@ -57,16 +51,8 @@ class Api:
 
 
 @pytest.fixture
-def api(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
-    gateway = Gateway(routes_from_catalogue(catalogue.FUNCTIONS), invoker(catalogue.FUNCTIONS, ROOT))
-    server = serve(gateway, host="127.0.0.1", port=0)
-    monkeypatch.setenv("PUBLIC_BASE_URL", f"http://127.0.0.1:{server.port}")
-    reset_settings()
-    forget_function_caches()
-    try:
-        yield Api(url=f"http://127.0.0.1:{server.port}", store=DynamoStore(aws["names"].table), aws=aws)
-    finally:
-        server.shutdown()
+def api(aws: dict[str, Any], gateway_url: str) -> Api:
+    return Api(url=gateway_url, store=DynamoStore(aws["names"].table), aws=aws)
 
 
 def verify(answer: requests.Response, api: Api) -> None:

@@ -5,7 +5,6 @@ and nothing of another account's."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -13,19 +12,14 @@ import boto3
 import pytest
 import requests
 
-from licensing import catalogue
 from licensing.adapters.dynamo import DynamoStore
 from licensing.adapters.s3 import S3Files
 from licensing.dates import utc_now
-from licensing.devserver.functions import invoker
-from licensing.devserver.gateway import Gateway, routes_from_catalogue, serve
 from licensing.devserver.mailbox import Mailbox
-from licensing.devserver.workers import QueueWorker
 from licensing.services.issuing import issue_licenses
 from licensing.services.releases import publish_release
-from licensing.settings import reset_settings
 from tests import factories
-from tests.conftest import ROOT, forget_function_caches
+from tests.conftest import deliver_notifications
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 TOKEN = re.compile(r"/portal/auth\?token=([A-Za-z0-9_\-]+)")
@@ -53,15 +47,7 @@ class Portal:
         return self.browser.post(f"{self.url}{path}", data=data, timeout=20, **options)
 
     def deliver_mail(self) -> None:
-        worker = QueueWorker(
-            catalogue.function("notifier"),
-            self.aws["queues"]["notifications"],
-            invoker(catalogue.FUNCTIONS, ROOT),
-            boto3.client("sqs"),
-            wait_seconds=0,
-        )
-        while worker.poll_once():
-            pass
+        deliver_notifications(self.aws)
 
     def sign_in(self, email: str = "bea@acme.test") -> requests.Response:
         page = self.get("/portal/login")
@@ -74,16 +60,8 @@ class Portal:
 
 
 @pytest.fixture
-def portal(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Portal]:
-    gateway = Gateway(routes_from_catalogue(catalogue.FUNCTIONS), invoker(catalogue.FUNCTIONS, ROOT))
-    server = serve(gateway, host="127.0.0.1", port=0)
-    monkeypatch.setenv("PUBLIC_BASE_URL", f"http://127.0.0.1:{server.port}")
-    reset_settings()
-    forget_function_caches()
-    try:
-        yield Portal(aws, f"http://127.0.0.1:{server.port}")
-    finally:
-        server.shutdown()
+def portal(aws: dict[str, Any], gateway_url: str) -> Portal:
+    return Portal(aws, gateway_url)
 
 
 def test_sign_in_by_email_link_shows_the_customers_licenses(portal: Portal) -> None:

@@ -4,12 +4,10 @@ client only."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-import boto3
 import pytest
 import requests
 
@@ -18,15 +16,12 @@ from licensing.adapters.dynamo import DynamoStore
 from licensing.adapters.events import EventBridgePublisher
 from licensing.adapters.s3 import S3Files
 from licensing.devserver.functions import invoker
-from licensing.devserver.gateway import Gateway, routes_from_catalogue, serve
 from licensing.devserver.mailbox import Mailbox
-from licensing.devserver.workers import QueueWorker
 from licensing.models import Account, LicenseStatus, LicenseType, Product
 from licensing.services.issuing import issue_licenses
 from licensing.services.releases import publish_release, release_published_event
-from licensing.settings import reset_settings
 from tests import factories
-from tests.conftest import ROOT, forget_function_caches
+from tests.conftest import ROOT, deliver_notifications
 
 NOTES = "### New\n\n- Excel export\n\n<script>alert('x')</script>"
 
@@ -72,30 +67,12 @@ class Shop:
         self.events.publish([release_published_event(release)])
 
     def deliver(self) -> None:
-        """Run the notifier on the queue until it is empty (the fan-out adds messages)."""
-        sqs = boto3.client("sqs")
-        worker = QueueWorker(
-            catalogue.function("notifier"),
-            self.aws["queues"]["notifications"],
-            self.invoke,
-            sqs,
-            wait_seconds=0,
-        )
-        while worker.poll_once():
-            pass
+        deliver_notifications(self.aws)
 
 
 @pytest.fixture
-def shop(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Shop]:
-    gateway = Gateway(routes_from_catalogue(catalogue.FUNCTIONS), invoker(catalogue.FUNCTIONS, ROOT))
-    server = serve(gateway, host="127.0.0.1", port=0)
-    monkeypatch.setenv("PUBLIC_BASE_URL", f"http://127.0.0.1:{server.port}")
-    reset_settings()
-    forget_function_caches()
-    try:
-        yield Shop(aws, f"http://127.0.0.1:{server.port}")
-    finally:
-        server.shutdown()
+def shop(aws: dict[str, Any], gateway_url: str) -> Shop:
+    return Shop(aws, gateway_url)
 
 
 def test_every_account_with_an_active_license_hears_once(shop: Shop) -> None:
