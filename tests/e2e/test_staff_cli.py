@@ -236,3 +236,27 @@ def test_a_published_release_is_listed_and_mailed_to_license_holders(
     assert "CRM Exporter 2.0.0 is available" in subjects
     again = cli(local_system, *publish, "--yes")
     assert again.returncode != 0 and "already published" in again.stderr
+
+
+def test_contacts_are_added_and_removed_and_accounts_shown(local_system: LocalSystem) -> None:
+    ok(
+        cli(
+            local_system,
+            "accounts",
+            "create",
+            "--name",
+            "Contact Co",
+            "--email",
+            "first@contact.test",
+            "--yes",
+        )
+    )
+    ok(cli(local_system, "accounts", "contacts", "add", "Contact Co", "Second@Contact.test", "--yes"))
+    shown = ok(cli(local_system, "accounts", "show", "contact co"))
+    assert sorted(shown["contacts"]) == ["first@contact.test", "second@contact.test"]
+    ok(cli(local_system, "accounts", "contacts", "remove", "Contact Co", "first@contact.test", "--yes"))
+    assert ok(cli(local_system, "accounts", "show", "Contact Co"))["contacts"] == ["second@contact.test"]
+    again = cli(local_system, "accounts", "contacts", "remove", "Contact Co", "first@contact.test", "--yes")
+    assert again.returncode != 0 and "not a contact" in again.stderr
+    bad = cli(local_system, "accounts", "contacts", "add", "Contact Co", "not-an-email", "--yes")
+    assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1

@@ -201,3 +201,13 @@ def test_kinds_of_products_and_accounts_survive_the_round_trip(store: DynamoStor
     store.put_product(custom)
     assert store.get_product(custom.slug) == custom
     assert store.get_account(person.id) == person
+
+
+def test_a_contact_removed_from_one_account_keeps_the_others(store: DynamoStore) -> None:
+    store.add_contact("acc_a", "pat@corp.test")
+    store.add_contact("acc_b", "pat@corp.test")
+    assert store.remove_contact("acc_a", "Pat@Corp.test") is True
+    assert store.remove_contact("acc_a", "pat@corp.test") is False
+    contact = store.get_contact("pat@corp.test")
+    assert contact is not None and contact.account_ids == ["acc_b"]
+    assert store.contact_emails("acc_a") == [] and store.contact_emails("acc_b") == ["pat@corp.test"]

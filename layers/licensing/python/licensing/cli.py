@@ -409,6 +409,71 @@ def accounts_create(obj: CliContext, name: str, emails: tuple[str, ...], person:
     )
 
 
+@accounts.command("show")
+@click.argument("account_ref", metavar="NAME_OR_ID")
+@click.pass_obj
+def accounts_show(obj: CliContext, account_ref: str) -> None:
+    """An account, its contacts and its licenses."""
+    with domain_errors():
+        store = obj.store()
+        account = find_account(store, account_ref)
+        row = account.model_dump(mode="json") | {
+            "contacts": store.contact_emails(account.id),
+            "licenses": [
+                f"{lic.name} ({lic.status.value}, ends {lic.ends_on})"
+                for lic in store.licenses_of_account(account.id)
+            ],
+        }
+    emit(obj, [row], ["id", "name", "kind", "stripe_customer_id", "contacts", "licenses"], single=True)
+
+
+@accounts.group("contacts")
+def accounts_contacts() -> None:
+    """The people of an account: who gets its mails and signs in to its portal."""
+
+
+@accounts_contacts.command("add")
+@click.argument("account_ref", metavar="NAME_OR_ID")
+@click.argument("email")
+@click.option("--name", default="", help="The contact's name.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def accounts_contacts_add(obj: CliContext, account_ref: str, email: str, name: str, yes: bool) -> None:
+    """Add a contact to an account."""
+    with domain_errors():
+        store = obj.store()
+        account = find_account(store, account_ref)
+        if not yes:
+            click.confirm(f"Add {email} to {account.name}?", abort=True)
+        try:
+            contact = store.add_contact(account.id, email, name)
+        except ValueError as error:
+            raise click.ClickException(_first_error(error)) from None
+    emit(obj, [{"account_id": account.id, "email": contact.email}], ["account_id", "email"], single=True)
+
+
+@accounts_contacts.command("remove")
+@click.argument("account_ref", metavar="NAME_OR_ID")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def accounts_contacts_remove(obj: CliContext, account_ref: str, email: str, yes: bool) -> None:
+    """Remove a contact from an account: its mails stop and its portal access ends at once."""
+    with domain_errors():
+        store = obj.store()
+        account = find_account(store, account_ref)
+        if not yes:
+            click.confirm(f"Remove {email} from {account.name}?", abort=True)
+        if not store.remove_contact(account.id, email):
+            raise click.ClickException(f"{email} is not a contact of {account.name}")
+    emit(
+        obj,
+        [{"account_id": account.id, "email": email.strip().lower()}],
+        ["account_id", "email"],
+        single=True,
+    )
+
+
 def _first_error(error: ValueError) -> str:
     errors = getattr(error, "errors", None)
     if callable(errors):

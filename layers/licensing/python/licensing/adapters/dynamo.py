@@ -362,6 +362,27 @@ class DynamoStore:
             raise NotFound("the contact vanished while it was added")
         return contact
 
+    def remove_contact(self, account_id: str, email: str) -> bool:
+        """End a contact's membership of an account (its portal access ends at its next request);
+        False when it was not a contact of the account."""
+        email = email.strip().lower()
+        update = {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": _serialize({"pk": f"CONTACT#{email}", "sk": "CONTACT"}),
+                "UpdateExpression": "DELETE account_ids :account",
+                "ConditionExpression": "contains(account_ids, :id)",
+                "ExpressionAttributeValues": _serialize({":account": {account_id}, ":id": account_id}),
+            }
+        }
+        try:
+            self._transact(
+                [update, self._delete(f"ACCOUNT#{account_id}", f"CONTACT#{email}")], "remove contact"
+            )
+        except Conflict:
+            return False
+        return True
+
     def set_release_mails(self, email: str, product: str, *, enabled: bool) -> bool:
         """Turn a contact's release mails for a product on or off; False for an unknown contact."""
         contact = self.get_contact(email)
