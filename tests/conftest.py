@@ -151,8 +151,13 @@ def store(request: pytest.FixtureRequest) -> DynamoStore:
     if request.param == "moto":
         request.getfixturevalue("aws")
         return DynamoStore(LOCAL.table, boto3.client("dynamodb"))
-    endpoint = request.getfixturevalue("dynamodb_local_endpoint")
-    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint)
+    return request.getfixturevalue("local_store")
+
+
+@pytest.fixture
+def local_store(dynamodb_local_endpoint: str) -> DynamoStore:
+    """The store on a fresh table of AWS's DynamoDB Local: where concurrency claims are proven."""
+    dynamodb = boto3.client("dynamodb", endpoint_url=dynamodb_local_endpoint)
     table = f"licensing-{next(_table_counter)}"
     create_table(dynamodb, table)
     return DynamoStore(table, dynamodb)

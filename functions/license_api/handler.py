@@ -160,6 +160,27 @@ def _now() -> tuple[Any, str]:
     return moment.date(), iso_timestamp(moment)
 
 
+def _site_answer(
+    outcome: str, answer: Any, nonce: str | None, moment: tuple[Any, str], *, license_shown: bool = True
+) -> Response[Any]:
+    """The shared shape of validate, activate and deactivate answers, `outcome` first; `moment` is
+    the (day, timestamp) the answer was decided at."""
+    from licensing.services.validation import license_view
+
+    today, timestamp = moment
+    return _json(
+        answer.status,
+        {
+            outcome: answer.valid if outcome == "valid" else answer.status == 200,
+            "code": answer.code,
+            "detail": answer.detail,
+            "license": license_view(answer.license, today, answer.host) if license_shown else None,
+            "nonce": nonce,
+            "timestamp": timestamp,
+        },
+    )
+
+
 @app.get("/v1/health")
 def health() -> dict[str, str]:
     return {"status": "ok"}
@@ -182,69 +203,37 @@ def openapi() -> dict[str, Any]:
 @app.post("/v1/licenses/validate")
 def validate(request: Annotated[ValidateRequest, Body()]) -> Response[ValidateAnswer]:
     """Whether a key is valid for a product and a site. 200 for every well-formed request."""
-    from licensing.services.validation import license_view
     from licensing.services.validation import validate as validate_key
 
     store, _, _ = dependencies()
-    today, timestamp = _now()
-    answer = validate_key(store, key=request.key, product=request.product, site=request.site, today=today)
-    return _json(
-        200,
-        {
-            "valid": answer.valid,
-            "code": answer.code,
-            "detail": answer.detail,
-            "license": license_view(answer.license, today, answer.host),
-            "nonce": request.nonce,
-            "timestamp": timestamp,
-        },
-    )
+    moment = _now()
+    answer = validate_key(store, key=request.key, product=request.product, site=request.site, today=moment[0])
+    return _site_answer("valid", answer, request.nonce, moment)
 
 
 @app.post("/v1/licenses/activate")
 def activate(request: Annotated[ActivateRequest, Body()]) -> Response[ActivateAnswer]:
     """Activate a site within the license's limit; development hosts are always free."""
     from licensing.services.validation import activate as activate_site
-    from licensing.services.validation import license_view
 
     store, events, _ = dependencies()
-    today, timestamp = _now()
-    answer = activate_site(store, key=request.key, site=request.site, product=request.product, today=today)
+    moment = _now()
+    answer = activate_site(
+        store, key=request.key, site=request.site, product=request.product, today=moment[0]
+    )
     if answer.events:
         events.publish(answer.events)
-    return _json(
-        answer.status,
-        {
-            "activated": answer.status == 200,
-            "code": answer.code,
-            "detail": answer.detail,
-            "license": license_view(answer.license, today, answer.host),
-            "nonce": request.nonce,
-            "timestamp": timestamp,
-        },
-    )
+    return _site_answer("activated", answer, request.nonce, moment)
 
 
 @app.post("/v1/licenses/deactivate")
 def deactivate(request: Annotated[DeactivateRequest, Body()]) -> Response[DeactivateAnswer]:
     """Free a site's slot; 404 when the key or the site is unknown."""
     from licensing.services.validation import deactivate as deactivate_site
-    from licensing.services.validation import license_view
 
     store, _, _ = dependencies()
-    today, timestamp = _now()
     answer = deactivate_site(store, key=request.key, site=request.site)
-    return _json(
-        answer.status,
-        {
-            "deactivated": answer.status == 200,
-            "code": answer.code,
-            "detail": answer.detail,
-            "license": license_view(answer.license, today, answer.host) if answer.status == 200 else None,
-            "nonce": request.nonce,
-            "timestamp": timestamp,
-        },
-    )
+    return _site_answer("deactivated", answer, request.nonce, _now(), license_shown=answer.status == 200)
 
 
 @app.post("/v1/updates")

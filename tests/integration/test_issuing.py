@@ -124,14 +124,10 @@ def test_imported_keys_are_kept_and_never_duplicated(aws: dict[str, Any]) -> Non
 
 
 @pytest.mark.dynamodb_local
-def test_concurrent_deliveries_of_one_sale_issue_it_once(dynamodb_local_endpoint: str) -> None:
+def test_concurrent_deliveries_of_one_sale_issue_it_once(local_store: DynamoStore) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from licensing.devserver.resources import create_table
-
-    dynamodb = boto3.client("dynamodb", endpoint_url=dynamodb_local_endpoint)
-    create_table(dynamodb, "sale-race")
-    store = DynamoStore("sale-race", dynamodb)
+    store = local_store
     product, account = factories.product(), factories.account()
 
     def deliver(_: int) -> bool:

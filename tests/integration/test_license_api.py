@@ -18,7 +18,6 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from licensing.adapters.dynamo import DynamoStore
-from licensing.devserver.resources import create_table
 from licensing.errors import Conflict
 from licensing.models import License, LicenseStatus
 from licensing.services.issuing import issue_licenses
@@ -264,10 +263,8 @@ def test_the_openapi_document_lists_every_route(api: Api) -> None:
 
 
 @pytest.mark.dynamodb_local
-def test_concurrent_activations_hold_the_site_limit(dynamodb_local_endpoint: str) -> None:
-    dynamodb = boto3.client("dynamodb", endpoint_url=dynamodb_local_endpoint)
-    create_table(dynamodb, "activation-race")
-    store = DynamoStore("activation-race", dynamodb)
+def test_concurrent_activations_hold_the_site_limit(local_store: DynamoStore) -> None:
+    store = local_store
     (license,) = issue_licenses(
         store, None, product=factories.product(), account=factories.account(), actor="t"
     )

@@ -7,11 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
 
 from licensing.adapters.dynamo import DynamoStore
-from licensing.devserver.resources import create_table
 from licensing.errors import TransientError
 from licensing.models import DomainEvent
 from licensing.services.purchases import Purchases
@@ -44,10 +42,8 @@ class NoStripeApi:
 
 
 @pytest.mark.dynamodb_local
-def test_five_concurrent_deliveries_issue_one_sale(dynamodb_local_endpoint: str) -> None:
-    dynamodb = boto3.client("dynamodb", endpoint_url=dynamodb_local_endpoint)
-    create_table(dynamodb, "purchases-race")
-    store = DynamoStore("purchases-race", dynamodb)
+def test_five_concurrent_deliveries_issue_one_sale(local_store: DynamoStore) -> None:
+    store = local_store
     store.put_product(factories.product())
     event = s.event("checkout.session.completed", s.checkout_session(metadata={"product": "crm-exporter"}))
     recorders = [Recorder() for _ in range(5)]
@@ -74,10 +70,8 @@ def test_five_concurrent_deliveries_issue_one_sale(dynamodb_local_endpoint: str)
 
 
 @pytest.mark.dynamodb_local
-def test_concurrent_contacts_of_one_email_keep_every_account(dynamodb_local_endpoint: str) -> None:
-    dynamodb = boto3.client("dynamodb", endpoint_url=dynamodb_local_endpoint)
-    create_table(dynamodb, "contacts-race")
-    store = DynamoStore("contacts-race", dynamodb)
+def test_concurrent_contacts_of_one_email_keep_every_account(local_store: DynamoStore) -> None:
+    store = local_store
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda n: store.add_contact(f"acc_{n}", "shared@corp.test"), range(8)))
     contact = store.get_contact("shared@corp.test")

@@ -156,28 +156,16 @@ def test_a_claim_is_granted_once(store: DynamoStore) -> None:
 
 
 @pytest.mark.dynamodb_local
-def test_concurrent_claims_grant_exactly_one(dynamodb_local_endpoint: str) -> None:
-    import boto3
-
-    from licensing.devserver.resources import create_table
-
-    dynamodb = boto3.client("dynamodb", endpoint_url=dynamodb_local_endpoint)
-    create_table(dynamodb, "claims-race")
-    store = DynamoStore("claims-race", dynamodb)
+def test_concurrent_claims_grant_exactly_one(local_store: DynamoStore) -> None:
+    store = local_store
     with ThreadPoolExecutor(max_workers=10) as pool:
         results = list(pool.map(lambda _: store.claim("evt_race", ttl_days=5), range(20)))
     assert results.count(True) == 1
 
 
 @pytest.mark.dynamodb_local
-def test_concurrent_saves_of_one_revision_let_one_win(dynamodb_local_endpoint: str) -> None:
-    import boto3
-
-    from licensing.devserver.resources import create_table
-
-    dynamodb = boto3.client("dynamodb", endpoint_url=dynamodb_local_endpoint)
-    create_table(dynamodb, "saves-race")
-    store = DynamoStore("saves-race", dynamodb)
+def test_concurrent_saves_of_one_revision_let_one_win(local_store: DynamoStore) -> None:
+    store = local_store
     license = factories.license()
     store.create_license(license, [], [])
 
