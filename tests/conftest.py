@@ -18,6 +18,7 @@ import boto3
 import pytest
 import requests
 
+from licensing import wiring
 from licensing.adapters.aws import reset_clients
 from licensing.adapters.dynamo import DynamoStore
 from licensing.devserver.resources import LOCAL, create_table, provision
@@ -58,25 +59,13 @@ def moto_endpoint() -> Iterator[str]:
     reset_clients()
 
 
-def forget_function_caches() -> None:
-    """Warm handlers keep their settings and clients in cached getters, as in Lambda; a test that
-    changes the environment starts them cold."""
-    import sys
-
-    for name, module in list(sys.modules.items()):
-        if name.startswith("licensing_functions."):
-            for value in vars(module).values():
-                if callable(getattr(value, "cache_clear", None)):
-                    value.cache_clear()
-
-
 @pytest.fixture
 def aws(moto_endpoint: str) -> Iterator[dict[str, Any]]:
     """A fresh emulator with the local resources provisioned; yields the queue URLs and names."""
     requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10)
     reset_clients()
     reset_settings()
-    forget_function_caches()
+    wiring.reset()
     session = boto3.session.Session()
     queues = provision(session)
     yield {"endpoint": moto_endpoint, "queues": queues, "names": LOCAL, "session": session}
@@ -168,6 +157,7 @@ def gateway_url(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterato
     """Every function of the catalogue behind the local gateway on a free port, as `make run`
     serves them, with PUBLIC_BASE_URL naming it (the links in mails and answers)."""
     from licensing import catalogue
+    from licensing.devserver.checkout_page import DevCheckout
     from licensing.devserver.functions import invoker
     from licensing.devserver.gateway import Gateway, routes_from_catalogue, serve
 
@@ -176,11 +166,12 @@ def gateway_url(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterato
     )
     url = f"http://127.0.0.1:{server.port}"
     monkeypatch.setenv("PUBLIC_BASE_URL", url)
-    reset_settings()
-    forget_function_caches()
+    wiring.reset()
+    wiring.provide_checkout(DevCheckout(f"{url}/webhooks/stripe"))
     try:
         yield url
     finally:
+        wiring.provide_checkout(None)
         server.shutdown()
 
 

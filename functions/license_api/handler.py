@@ -4,15 +4,26 @@ routes ($default). Every /v1/licenses/* answer is signed with Ed25519 over its e
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from datetime import date
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Depends, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
+from licensing import wiring
+from licensing.adapters.dynamo import DynamoStore
+from licensing.adapters.events import EventBridgePublisher
+from licensing.adapters.s3 import S3Files
+from licensing.codes import Code
+from licensing.dates import iso_timestamp, utc_now
+from licensing.errors import LicensingError, NotFound
+from licensing.services import downloads, validation
+from licensing.services.updates import check_updates, offline_file, read_download_token
+from licensing.services.validation import Answer, license_view
+from licensing.signing import Signer
 from licensing.web import JSON, create_resolver
 
 logger = Logger(service="license_api")
@@ -128,23 +139,13 @@ class LicenseFile(BaseModel):
     timestamp: str
 
 
-@lru_cache(maxsize=1)
-def files() -> Any:
-    from licensing.adapters.s3 import S3Files
-    from licensing.settings import get_settings
+# The HTTP status of a refused activation; every other refusal is 403.
+_ACTIVATE_REFUSALS = {Code.NOT_FOUND: 404, Code.TOO_MANY_SITES: 409, Code.RATE_LIMITED: 429}
 
-    return S3Files(get_settings().release_bucket)
-
-
-@lru_cache(maxsize=1)
-def dependencies() -> tuple[Any, Any, Any]:
-    from licensing.adapters.dynamo import DynamoStore
-    from licensing.adapters.events import EventBridgePublisher
-    from licensing.settings import get_settings
-    from licensing.signing import load_signer
-
-    settings = get_settings()
-    return DynamoStore(settings.table_name), EventBridgePublisher(settings.event_bus_name), load_signer()
+Store = Annotated[DynamoStore, Depends(wiring.store)]
+Events = Annotated[EventBridgePublisher, Depends(wiring.publisher)]
+SignerDep = Annotated[Signer, Depends(wiring.signer)]
+Files = Annotated[S3Files, Depends(wiring.files)]
 
 
 def _json(status: int, body: dict[str, Any]) -> Response[Any]:
@@ -153,28 +154,30 @@ def _json(status: int, body: dict[str, Any]) -> Response[Any]:
     return Response(status_code=status, content_type=JSON, body=body)
 
 
-def _now() -> tuple[Any, str]:
-    from licensing.dates import iso_timestamp, utc_now
-
+def _now() -> tuple[date, str]:
     moment = utc_now()
     return moment.date(), iso_timestamp(moment)
 
 
 def _site_answer(
-    outcome: str, answer: Any, nonce: str | None, moment: tuple[Any, str], *, license_shown: bool = True
+    outcome: str,
+    status: int,
+    answer: Answer,
+    nonce: str | None,
+    moment: tuple[date, str],
+    *,
+    shown: bool = True,
 ) -> Response[Any]:
     """The shared shape of validate, activate and deactivate answers, `outcome` first; `moment` is
     the (day, timestamp) the answer was decided at."""
-    from licensing.services.validation import license_view
-
     today, timestamp = moment
     return _json(
-        answer.status,
+        status,
         {
-            outcome: answer.valid if outcome == "valid" else answer.status == 200,
+            outcome: answer.valid if outcome == "valid" else status == 200,
             "code": answer.code,
             "detail": answer.detail,
-            "license": license_view(answer.license, today, answer.host) if license_shown else None,
+            "license": license_view(answer.license, today, answer.host) if shown else None,
             "nonce": nonce,
             "timestamp": timestamp,
         },
@@ -187,9 +190,8 @@ def health() -> dict[str, str]:
 
 
 @app.get("/v1/keys")
-def keys() -> dict[str, Any]:
+def keys(signer: SignerDep) -> dict[str, Any]:
     """The public keys that verify signed answers (`X-Signature-Key-Id` names one)."""
-    _, _, signer = dependencies()
     return {"keys": [signer.jwk()]}
 
 
@@ -201,50 +203,44 @@ def openapi() -> dict[str, Any]:
 
 
 @app.post("/v1/licenses/validate")
-def validate(request: Annotated[ValidateRequest, Body()]) -> Response[ValidateAnswer]:
+def validate(request: Annotated[ValidateRequest, Body()], store: Store) -> Response[ValidateAnswer]:
     """Whether a key is valid for a product and a site. 200 for every well-formed request."""
-    from licensing.services.validation import validate as validate_key
-
-    store, _, _ = dependencies()
     moment = _now()
-    answer = validate_key(store, key=request.key, product=request.product, site=request.site, today=moment[0])
-    return _site_answer("valid", answer, request.nonce, moment)
+    answer = validation.validate(
+        store, key=request.key, product=request.product, site=request.site, today=moment[0]
+    )
+    return _site_answer("valid", 200, answer, request.nonce, moment)
 
 
 @app.post("/v1/licenses/activate")
-def activate(request: Annotated[ActivateRequest, Body()]) -> Response[ActivateAnswer]:
+def activate(
+    request: Annotated[ActivateRequest, Body()], store: Store, events: Events
+) -> Response[ActivateAnswer]:
     """Activate a site within the license's limit; development hosts are always free."""
-    from licensing.services.validation import activate as activate_site
-
-    store, events, _ = dependencies()
     moment = _now()
-    answer = activate_site(
+    answer = validation.activate(
         store, key=request.key, site=request.site, product=request.product, today=moment[0]
     )
     if answer.events:
         events.publish(answer.events)
-    return _site_answer("activated", answer, request.nonce, moment)
+    status = 200 if answer.code is Code.VALID else _ACTIVATE_REFUSALS.get(answer.code, 403)
+    return _site_answer("activated", status, answer, request.nonce, moment)
 
 
 @app.post("/v1/licenses/deactivate")
-def deactivate(request: Annotated[DeactivateRequest, Body()]) -> Response[DeactivateAnswer]:
+def deactivate(request: Annotated[DeactivateRequest, Body()], store: Store) -> Response[DeactivateAnswer]:
     """Free a site's slot; 404 when the key or the site is unknown."""
-    from licensing.services.validation import deactivate as deactivate_site
-
-    store, _, _ = dependencies()
-    answer = deactivate_site(store, key=request.key, site=request.site)
-    return _site_answer("deactivated", answer, request.nonce, _now(), license_shown=answer.status == 200)
+    answer = validation.deactivate(store, key=request.key, site=request.site)
+    found = answer.code is not Code.NOT_FOUND
+    return _site_answer("deactivated", 200 if found else 404, answer, request.nonce, _now(), shown=found)
 
 
 @app.post("/v1/updates")
-def updates(request: Annotated[UpdatesRequest, Body()]) -> Response[UpdatesAnswer]:
+def updates(
+    request: Annotated[UpdatesRequest, Body()], store: Store, signer: SignerDep
+) -> Response[UpdatesAnswer]:
     """The newest release for the caller's host version, with a 24-hour download link when the
     license entitles to it (`code` says why not otherwise)."""
-    from licensing.dates import iso_timestamp, utc_now
-    from licensing.services.updates import check_updates
-    from licensing.settings import get_settings
-
-    store, _, signer = dependencies()
     now = utc_now()
     answer = check_updates(
         store,
@@ -255,57 +251,38 @@ def updates(request: Annotated[UpdatesRequest, Body()]) -> Response[UpdatesAnswe
         current_version=request.current_version,
         host_version=request.host_version,
         now=now,
-        base_url=get_settings().public_base_url,
+        base_url=wiring.settings().public_base_url,
     )
     return _json(200, answer.body() | {"nonce": request.nonce, "timestamp": iso_timestamp(now)})
 
 
 @app.get("/v1/download")
-def download(token: str = "") -> Response[Any]:
+def download(store: Store, signer: SignerDep, files: Files, token: str = "") -> Response[Any]:
     """303 to a fresh presigned URL of the release file; 410 once the link has expired."""
-    from licensing.dates import utc_now
-    from licensing.errors import Forbidden, NotFound
-    from licensing.lifecycle import validity_code
-    from licensing.models import HistoryEntry
-    from licensing.services.updates import PRESIGNED_SECONDS, entitled, read_download_token
-
-    store, _, signer = dependencies()
-    claims = read_download_token(signer, token, now=utc_now())
+    now = utc_now()
+    claims = read_download_token(signer, token, now=now)
     release = store.get_release(claims["p"], claims["v"])
     if release is None:
         raise NotFound("This release is no longer available.")
     license = store.get_license(claims["l"])
-    if license is None or not entitled(license, release, validity_code(license, utc_now().date())):
-        # Revoked or suspended since the link was made: the link dies with the entitlement.
-        raise Forbidden("This license no longer entitles to this download.")
-    store.add_history(
-        HistoryEntry(
-            license_id=claims["l"],
-            actor="extension",
-            action="downloaded",
-            detail={"version": release.version},
-            customer_visible=True,
-        )
+    # Revoked or suspended since the link was made: the link dies with the entitlement.
+    licenses = [license] if license is not None else []
+    url = downloads.download(
+        store, files, licenses=licenses, release=release, today=now.date(), actor="extension"
     )
-    url = files().download_url(release.file_key, release.filename, expires_in=PRESIGNED_SECONDS)
     return Response(status_code=303, headers={"Location": url, "Cache-Control": "no-store"}, body="")
 
 
 @app.post("/v1/licenses/file")
-def license_file(request: Annotated[LicenseFileRequest, Body()]) -> Response[LicenseFile]:
+def license_file(
+    request: Annotated[LicenseFileRequest, Body()], store: Store, signer: SignerDep
+) -> Response[LicenseFile]:
     """A signed offline license file, for sites that cannot call the API every time."""
-    from licensing.dates import iso_timestamp, utc_now
-    from licensing.errors import LicensingError
-    from licensing.services.updates import offline_file
-    from licensing.services.validation import NOT_FOUND, license_view
-    from licensing.services.validation import validate as validate_key
-
-    store, _, signer = dependencies()
     now = utc_now()
-    answer = validate_key(store, key=request.key, product=None, site=request.site, today=now.date())
+    answer = validation.validate(store, key=request.key, product=None, site=request.site, today=now.date())
     if not answer.valid or answer.license is None:
         error = LicensingError(answer.detail)
-        error.code, error.status = answer.code, 404 if answer.code == NOT_FOUND else 403
+        error.code, error.status = answer.code, 404 if answer.code is Code.NOT_FOUND else 403
         raise error
     view = license_view(answer.license, now.date(), answer.host)
     document = offline_file(signer, view or {}, now=now, ends_on=answer.license.ends_on)
@@ -316,7 +293,7 @@ def sign(result: dict[str, Any], path: str) -> dict[str, Any]:
     """Sign the exact body bytes of every /v1/licenses/* answer, errors included."""
     if not path.startswith(SIGNED_PREFIXES) or result.get("isBase64Encoded"):
         return result
-    _, _, signer = dependencies()
+    signer = wiring.signer()
     body = str(result.get("body") or "").encode()
     headers = result.setdefault("headers", {})
     headers["X-Signature"] = signer.sign(body)

@@ -4,27 +4,14 @@ EXPIRED status written down after the grace period."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from licensing import wiring
+
 logger = Logger(service="lifecycle_job")
-
-
-@lru_cache(maxsize=1)
-def dependencies() -> tuple[Any, Any, tuple[int, ...]]:
-    from licensing.adapters.dynamo import DynamoStore
-    from licensing.adapters.events import EventBridgePublisher
-    from licensing.settings import get_settings
-
-    settings = get_settings()
-    return (
-        DynamoStore(settings.table_name),
-        EventBridgePublisher(settings.event_bus_name),
-        settings.reminder_days_tuple,
-    )
 
 
 def job_day(event: dict[str, Any]) -> date:
@@ -44,6 +31,10 @@ def job_day(event: dict[str, Any]) -> date:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     from licensing.services.expiry import run_expiry
 
-    store, events, reminder_days = dependencies()
-    report = run_expiry(store, events, today=job_day(event), reminder_days=reminder_days)
+    report = run_expiry(
+        wiring.store(),
+        wiring.publisher(),
+        today=job_day(event),
+        reminder_days=wiring.settings().reminder_days_tuple,
+    )
     return report.as_dict()

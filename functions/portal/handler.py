@@ -1,54 +1,42 @@
 """The customer portal (API.md section 3): passwordless sign-in, the customer's licenses and the
 versions they may download; the unsubscribe links of release mails; and the 404 of unknown routes.
 
-Sessions are server-side (hashed tokens), checked at every request; every POST carries the CSRF
-token of the page it came from. Another account's license or product answers 404, as if it did not
-exist.
+This module is the web side only (cookies, CSRF, pages, redirects); what the portal does is in
+`licensing.services.portal`. Sessions are server-side (hashed tokens), checked at every request;
+every POST carries the CSRF token of the page it came from. Errors are pages, never JSON.
 """
 
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable
-from functools import lru_cache, wraps
+from functools import wraps
 from typing import Any
 from urllib.parse import parse_qs
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from licensing.errors import InvalidInput, NotFound
-from licensing.web import create_resolver
+from licensing import urls, wiring
+from licensing.dates import today, utc_now
+from licensing.errors import InvalidInput, LicensingError
+from licensing.models import Contact
+from licensing.services import portal
+from licensing.web import JSON, create_resolver, error_body, request_id
 
 logger = Logger(service="portal")
 app = create_resolver(enable_validation=False)
 HTML = "text/html; charset=utf-8"
 SESSION_COOKIE = "lm_session"
-SIGNIN_WINDOW_SECONDS = 120
 CSRF_COOKIE = "lm_csrf"
+# The routes whose answers are pages; anything else unknown answers the contract's JSON 404.
+PAGE_PREFIXES = (urls.PORTAL, "/unsubscribe")
 
 
-@lru_cache(maxsize=1)
-def dependencies() -> tuple[Any, Any, Any]:
-    from licensing.adapters.dynamo import DynamoStore
-    from licensing.settings import get_settings
-    from licensing.signing import load_signer
-
-    settings = get_settings()
-    return DynamoStore(settings.table_name), load_signer(), settings
-
-
-@lru_cache(maxsize=1)
-def publisher() -> Any:
-    from licensing.adapters.events import EventBridgePublisher
-
-    return EventBridgePublisher(dependencies()[2].event_bus_name)
-
-
-# -- requests, cookies, CSRF -----------------------------------------------------------------------
+# -- requests, cookies, CSRF, pages ----------------------------------------------------------------
 
 
 def _cookie(name: str) -> str | None:
@@ -59,26 +47,26 @@ def _cookie(name: str) -> str | None:
     return None
 
 
+def _form_values() -> dict[str, list[str]]:
+    return parse_qs(app.current_event.decoded_body or "")
+
+
 def _form() -> dict[str, str]:
-    return {key: values[0] for key, values in parse_qs(app.current_event.decoded_body or "").items()}
+    return {key: values[0] for key, values in _form_values().items()}
 
 
 def _cookie_for(name: str, value: str, *, path: str = "/", max_age: int | None = None) -> Cookie:
     """HttpOnly, SameSite=Lax, and Secure wherever the portal is served over https."""
+    secure = wiring.settings().public_base_url.startswith("https://")
     return Cookie(
         name=name,
         value=value,
         path=path,
-        secure=dependencies()[2].public_base_url.startswith("https://"),
+        secure=secure,
         http_only=True,
         max_age=max_age,
         same_site=SameSite.LAX_MODE,
     )
-
-
-def _session() -> dict[str, Any] | None:
-    token = _cookie(SESSION_COOKIE)
-    return dependencies()[0].get_session(token) if token else None
 
 
 def _csrf_token(session: dict[str, Any] | None) -> tuple[str, list[Cookie]]:
@@ -89,13 +77,12 @@ def _csrf_token(session: dict[str, Any] | None) -> tuple[str, list[Cookie]]:
     if existing:
         return existing, []
     token = secrets.token_urlsafe(24)
-    return token, [_cookie_for(CSRF_COOKIE, token, path="/portal")]
+    return token, [_cookie_for(CSRF_COOKIE, token, path=urls.PORTAL)]
 
 
 def _check_csrf(session: dict[str, Any] | None) -> None:
     expected = str(session["csrf"]) if session is not None else _cookie(CSRF_COOKIE)
-    given = _form().get("csrf", "")
-    if not expected or not secrets.compare_digest(given, expected):
+    if not expected or not secrets.compare_digest(_form().get("csrf", ""), expected):
         raise InvalidInput("This form has expired: reload the page and try again.")
 
 
@@ -104,7 +91,7 @@ def page(
 ) -> Response[str]:
     from licensing.mail import environment
 
-    _, _, settings = dependencies()
+    settings = wiring.settings()
     html = environment(settings.templates_dir).get_template(f"portal/{template}.html")
     body = html.render(vendor_name=settings.vendor_name, **context)
     return Response(status_code=status, content_type=HTML, body=body, cookies=cookies or [])
@@ -114,16 +101,51 @@ def redirect(location: str, cookies: list[Cookie] | None = None) -> Response[str
     return Response(status_code=303, headers={"Location": location}, body="", cookies=cookies or [])
 
 
-def _signed_in() -> tuple[dict[str, Any], Any] | Response[str]:
-    """The session and the contact, or a redirect to the sign-in page. A contact removed from its
-    accounts loses access at its next request."""
-    session = _session()
-    if session is None:
-        return redirect("/portal/login")
-    contact = dependencies()[0].get_contact(str(session["email"]))
-    if contact is None or not contact.account_ids:
-        return redirect("/portal/login")
-    return session, contact
+def error_page(status: int, title: str, message: str) -> Response[str]:
+    back = (urls.portal_home(), "Back to your licenses") if status != 500 else (urls.login(), "Sign in again")
+    response = page(
+        "error",
+        status=status,
+        title=title,
+        message=message,
+        back_url=back[0],
+        back_label=back[1],
+        request_id=request_id(app),
+    )
+    response.headers["X-Request-Id"] = request_id(app)
+    return response
+
+
+def _is_page() -> bool:
+    return app.current_event.path.startswith(PAGE_PREFIXES)
+
+
+@app.exception_handler(LicensingError)
+def domain_error(error: LicensingError) -> Response[str]:
+    if not _is_page():
+        return Response(
+            error.status, JSON, error_body(error.code, error.message), {"X-Request-Id": request_id(app)}
+        )
+    titles = {400: "That did not work", 404: "Not found", 409: "Not possible"}
+    return error_page(error.status, titles.get(error.status, "Something went wrong"), error.message)
+
+
+@app.not_found
+def not_found(_: NotFoundError) -> Response[str]:
+    if _is_page():
+        return error_page(404, "Not found", "There is no such page.")
+    return Response(404, JSON, error_body("NOT_FOUND", "No such route."), {"X-Request-Id": request_id(app)})
+
+
+@app.exception_handler(Exception)
+def unexpected_error(error: Exception) -> Response[str]:
+    logger.exception("unexpected error", extra={"error_type": type(error).__name__})
+    if not _is_page():
+        body = error_body("INTERNAL_ERROR", "Something went wrong on our side; try again later.")
+        return Response(500, JSON, body, {"X-Request-Id": request_id(app)})
+    return error_page(
+        500, "Something went wrong", "Something went wrong on our side; please try again later."
+    )
 
 
 def customer_page(
@@ -136,10 +158,11 @@ def customer_page(
     def decorate(view: Callable[..., Response[str]]) -> Callable[..., Response[str]]:
         @wraps(view)
         def signed_in_view(**path_parameters: str) -> Response[str]:
-            signed_in = _signed_in()
-            if isinstance(signed_in, Response):
-                return signed_in
-            session, contact = signed_in
+            token = _cookie(SESSION_COOKIE)
+            session = wiring.store().get_session(token) if token else None
+            contact = wiring.store().get_contact(str(session["email"])) if session else None
+            if session is None or contact is None or not contact.account_ids:
+                return redirect(urls.login())
             if post:
                 _check_csrf(session)
             return view(session, contact, **path_parameters)
@@ -147,13 +170,6 @@ def customer_page(
         return signed_in_view
 
     return decorate
-
-
-def _licenses_of(contact: Any) -> list[Any]:
-    store = dependencies()[0]
-    return [
-        license for account_id in contact.account_ids for license in store.licenses_of_account(account_id)
-    ]
 
 
 # -- sign-in ---------------------------------------------------------------------------------------
@@ -168,30 +184,12 @@ def login_page() -> Response[str]:
 @app.post("/portal/login")
 def login() -> Response[str]:
     """The same "check your email" answer whether or not the email is known."""
-    from licensing.models import Contact, DomainEvent
-
     _check_csrf(None)
     try:
         email = Contact(email=_form().get("email", "")).email
     except ValueError:
         raise InvalidInput("Enter an email address.") from None
-    store = dependencies()[0]
-    contact = store.get_contact(email)
-    # At most one sign-in mail per address and two minutes, whoever asks how often.
-    window = int(time.time() // SIGNIN_WINDOW_SECONDS)
-    if (
-        contact is not None
-        and contact.account_ids
-        and store.claim(f"signin-request:{email}:{window}", ttl_days=1)
-    ):
-        publisher().publish(
-            [
-                DomainEvent(
-                    detail_type="SignInRequested",
-                    detail={"email": email, "dedupe_key": f"SignInRequested:{secrets.token_hex(8)}"},
-                )
-            ]
-        )
+    portal.request_sign_in(wiring.store(), wiring.publisher(), email, now=utc_now())
     return page("check_email", email=email)
 
 
@@ -206,24 +204,21 @@ def auth_page() -> Response[str]:
 @app.post("/portal/auth")
 def auth() -> Response[str]:
     _check_csrf(None)
-    store = dependencies()[0]
+    store = wiring.store()
     email = store.consume_token(_form().get("token", ""), purpose="signin")
     if email is None:
         return page("link_expired", status=400)
-    session = store.create_session(email)
-    return redirect("/portal/", cookies=[_cookie_for(SESSION_COOKIE, session)])
+    return redirect(urls.portal_home(), cookies=[_cookie_for(SESSION_COOKIE, store.create_session(email))])
 
 
 @app.post("/portal/logout")
 def logout() -> Response[str]:
-    session = _session()
-    if session is None:  # already over (idle or expired): nothing to protect, just leave
-        return redirect("/portal/login", cookies=[_cookie_for(SESSION_COOKIE, "", max_age=0)])
-    _check_csrf(session)
     token = _cookie(SESSION_COOKIE)
-    if token:
-        dependencies()[0].end_session(token)
-    return redirect("/portal/login", cookies=[_cookie_for(SESSION_COOKIE, "", max_age=0)])
+    session = wiring.store().get_session(token) if token else None
+    if session is not None:  # an ended session has nothing to protect: just leave
+        _check_csrf(session)
+        wiring.store().end_session(str(token))
+    return redirect(urls.login(), cookies=[_cookie_for(SESSION_COOKIE, "", max_age=0)])
 
 
 # -- the customer's licenses and downloads ---------------------------------------------------------
@@ -232,243 +227,108 @@ def logout() -> Response[str]:
 @app.get("/portal")
 @app.get("/portal/")
 @customer_page()
-def home(session: dict[str, Any], contact: Any) -> Response[str]:
-    from licensing.dates import today
-    from licensing.lifecycle import days_left, validity_code
-
-    day = today()
-    rows = [
-        {"license": lic, "code": validity_code(lic, day), "days_left": days_left(lic, day)}
-        for lic in _licenses_of(contact)
-    ]
+def home(session: dict[str, Any], contact: Contact) -> Response[str]:
+    rows = portal.license_rows(wiring.store(), contact, today())
     return page("licenses", rows=rows, email=contact.email, csrf=session["csrf"])
-
-
-def _own_license(contact: Any, license_id: str) -> Any:
-    license = dependencies()[0].get_license(license_id)
-    if license is None or license.account_id not in contact.account_ids:
-        raise NotFound("No such license.")
-    return license
 
 
 @app.get("/portal/licenses/<license_id>")
 @customer_page()
-def license_page(session: dict[str, Any], contact: Any, license_id: str) -> Response[str]:
-    from licensing.dates import today
-    from licensing.lifecycle import days_left, validity_code
-
-    license = _own_license(contact, license_id)
-    history = [entry for entry in dependencies()[0].license_history(license.id) if entry.customer_visible]
-    day = today()
+def license_page(session: dict[str, Any], contact: Contact, license_id: str) -> Response[str]:
+    found = portal.license_detail(wiring.store(), contact, license_id, today())
     return page(
         "license",
-        license=license,
-        code=validity_code(license, day),
-        days_left=days_left(license, day),
-        history=list(reversed(history)),
+        license=found.license,
+        code=found.code,
+        days_left=found.days_left,
+        history=found.history,
         csrf=session["csrf"],
         email=contact.email,
     )
 
 
-def _visible_releases(contact: Any, product: str) -> tuple[Any, list[tuple[Any, bool]]]:
-    """The product and its releases newest first, each with whether the customer may download it;
-    404 for a product none of the customer's licenses is for."""
-    from licensing.dates import today
-    from licensing.lifecycle import validity_code
-    from licensing.services.updates import entitled
-
-    store = dependencies()[0]
-    licenses = [lic for lic in _licenses_of(contact) if lic.product == product]
-    found = store.get_product(product)
-    if not licenses or found is None:
-        raise NotFound("No such product.")
-    day = today()
-    releases = [
-        (release, any(entitled(lic, release, validity_code(lic, day)) for lic in licenses))
-        for release in store.list_releases(product)
-    ]
-    return found, releases
-
-
 @app.get("/portal/products/<product>")
 @customer_page()
-def product_page(session: dict[str, Any], contact: Any, product: str) -> Response[str]:
-    from licensing.markdown import notes_html
-
-    found, releases = _visible_releases(contact, product)
-    rows = [
-        {"release": r, "downloadable": ok, "notes_html": notes_html(r.notes_markdown)} for r, ok in releases
-    ]
+def product_page(session: dict[str, Any], contact: Contact, product: str) -> Response[str]:
+    found, rows = portal.product_releases(wiring.store(), contact, product, today())
     return page("product", product=found, rows=rows, csrf=session["csrf"], email=contact.email)
 
 
 @app.get("/portal/products/<product>/releases/<version>/download")
 @customer_page()
-def download(session: dict[str, Any], contact: Any, product: str, version: str) -> Response[str]:
-    from licensing.adapters.s3 import S3Files
-
-    _, releases = _visible_releases(contact, product)
-    release = next((r for r, ok in releases if r.version == version and ok), None)
-    if release is None:
-        raise NotFound("No such release.")
-    from licensing.models import HistoryEntry
-
-    store = dependencies()[0]
-    for license in _licenses_of(contact):
-        if license.product == product:
-            entry = HistoryEntry(
-                license_id=license.id,
-                actor=f"customer:{contact.email}",
-                action="downloaded",
-                detail={"version": release.version},
-                customer_visible=True,
-            )
-            store.add_history(entry)
-            break
-    url = S3Files(dependencies()[2].release_bucket).download_url(release.file_key, release.filename)
-    return redirect(url)
+def download(session: dict[str, Any], contact: Contact, product: str, version: str) -> Response[str]:
+    return redirect(
+        portal.download_release(wiring.store(), wiring.files(), contact, product, version, today())
+    )
 
 
 @app.post("/portal/licenses/<license_id>/sites/deactivate")
 @customer_page(post=True)
-def deactivate_site(session: dict[str, Any], contact: Any, license_id: str) -> Response[str]:
-    """Free a site's slot (e.g. a site that moved), from the license page."""
-    from licensing.services.validation import deactivate
-
-    license = _own_license(contact, license_id)
-    answer = deactivate(
-        dependencies()[0], key=license.key, site=_form().get("site", ""), actor=f"customer:{contact.email}"
-    )
-    if answer.status == 404:
-        raise NotFound("This site is not activated.")
-    return redirect(f"/portal/licenses/{license.id}")
-
-
-def _renewal(license: Any) -> tuple[Any, Any]:
-    """The product and the end date a renewal paid today would give."""
-    from licensing.dates import add_months, today
-
-    product = dependencies()[0].require_product(license.product)
-    return product, add_months(max(today(), license.ends_on), product.term_months)
+def deactivate_site(session: dict[str, Any], contact: Contact, license_id: str) -> Response[str]:
+    license = portal.deactivate_site(wiring.store(), contact, license_id, _form().get("site", ""))
+    return redirect(urls.license_page(license.id))
 
 
 @app.get("/portal/licenses/<license_id>/renew")
 @customer_page()
-def renew_page(session: dict[str, Any], contact: Any, license_id: str) -> Response[str]:
+def renew_page(session: dict[str, Any], contact: Contact, license_id: str) -> Response[str]:
     """The renewal page reminder emails link to: the price and the new end date."""
-    license = _own_license(contact, license_id)
-    product, new_end = _renewal(license)
+    offer = portal.renewal_offer(wiring.store(), contact, license_id, today())
     return page(
-        "renew", license=license, product=product, new_end=new_end, csrf=session["csrf"], email=contact.email
+        "renew",
+        license=offer.license,
+        product=offer.product,
+        new_end=offer.new_end,
+        csrf=session["csrf"],
+        email=contact.email,
     )
 
 
 @app.post("/portal/licenses/<license_id>/renew")
 @customer_page(post=True)
-def renew(session: dict[str, Any], contact: Any, license_id: str) -> Response[str]:
-    """303 to a Stripe Checkout page for the renewal (locally, without a Stripe API key, to the dev
-    server's stand-in, /_dev/checkout); the paid checkout's webhook extends the license."""
-    from urllib.parse import urlencode
-
-    from licensing.errors import LicensingError
-
-    license = _own_license(contact, license_id)
-    if license.status.value == "REVOKED":
-        raise InvalidInput("A revoked license cannot be renewed.")
-    product, _ = _renewal(license)
-    if product.renewal_price is None and not product.stripe_price_ids:
-        raise LicensingError("This product has no renewal price: contact us to renew.")
-    settings = dependencies()[2]
-    price = product.renewal_price
-    checkout = checkout_client()
-    back = f"{settings.public_base_url.rstrip('/')}/portal/licenses/{license.id}"
-    if checkout.enabled:
-        url = checkout.renewal_checkout(
-            license_id=license.id,
-            product=product.slug,
-            email=contact.email,
-            price_id=None if price else product.stripe_price_ids[0],
-            amount=price.amount if price else None,
-            currency=price.currency if price else None,
-            name=f"{product.name}: renewal",
-            return_url=back,
-        )
-        return redirect(url)
-    query = {
-        "license_id": license.id,
-        "product": product.slug,
-        "email": contact.email,
-        "amount": str(price.amount if price else 0),
-        "currency": price.currency if price else "eur",
-        "return_url": back,
-    }
-    return redirect(f"/_dev/checkout?{urlencode(query)}")
-
-
-@lru_cache(maxsize=1)
-def checkout_client() -> Any:
-    from licensing.adapters.stripe_api import StripeApi, secret_values
-
-    settings = dependencies()[2]
-    api_key = settings.stripe_api_key
-    if settings.stripe_api_key_secret_arn:
-        api_key = next(iter(secret_values(settings.stripe_api_key_secret_arn)), None)
-    return StripeApi(api_key, settings.stripe_api_base)
+def renew(session: dict[str, Any], contact: Contact, license_id: str) -> Response[str]:
+    """303 to the checkout page of the renewal; the paid checkout's webhook extends the license."""
+    back = urls.PublicUrls(wiring.settings().public_base_url).license_page(license_id)
+    url = portal.start_renewal(
+        wiring.store(), wiring.checkout(), contact, license_id, today=today(), return_url=back
+    )
+    return redirect(url)
 
 
 @app.get("/portal/preferences")
 @customer_page()
-def preferences_page(session: dict[str, Any], contact: Any) -> Response[str]:
-    products = sorted({license.product for license in _licenses_of(contact)})
-    choices = [{"slug": slug, "on": slug not in contact.release_mail_opt_out} for slug in products]
+def preferences_page(session: dict[str, Any], contact: Contact) -> Response[str]:
+    choices = portal.release_mail_choices(wiring.store(), contact)
     return page("preferences", choices=choices, csrf=session["csrf"], email=contact.email, saved=False)
 
 
 @app.post("/portal/preferences")
 @customer_page(post=True)
-def save_preferences(session: dict[str, Any], contact: Any) -> Response[str]:
-    """Release mails on or off per licensed product (on by default)."""
-    wanted = set(parse_qs(app.current_event.decoded_body or "").get("release_mails", []))
-    products = sorted({license.product for license in _licenses_of(contact)})
-    store = dependencies()[0]
-    for slug in products:
-        store.set_release_mails(contact.email, slug, enabled=slug in wanted)
-    choices = [{"slug": slug, "on": slug in wanted} for slug in products]
+def save_preferences(session: dict[str, Any], contact: Contact) -> Response[str]:
+    wanted = set(_form_values().get("release_mails", []))
+    choices = portal.save_release_mail_choices(wiring.store(), contact, wanted)
     return page("preferences", choices=choices, csrf=session["csrf"], email=contact.email, saved=True)
 
 
 # -- release mails ---------------------------------------------------------------------------------
 
 
-def _subscription(token: str) -> tuple[str, str, str]:
-    from licensing.unsubscribe import read_unsubscribe_token
-
-    store, signer, _ = dependencies()
-    email, product = read_unsubscribe_token(signer, token)
-    found = store.get_product(product)
-    return email, product, found.name if found else product
-
-
 @app.get("/unsubscribe")
 def unsubscribe_page() -> Response[str]:
     """A page with one button: the link itself changes nothing (mail scanners follow links)."""
     token = app.current_event.get_query_string_value("token") or ""
-    email, _, product_name = _subscription(token)
-    return page("unsubscribe", done=False, email=email, product_name=product_name, token=token)
+    found = portal.subscription(wiring.store(), wiring.signer(), token)
+    return page("unsubscribe", done=False, email=found.email, product_name=found.product_name, token=token)
 
 
 @app.post("/unsubscribe")
 def unsubscribe() -> Response[str]:
     """Opt out of a product's release mails: from the page's form, or one-click from a mail client
     (RFC 8058: the token in the link's query string, `List-Unsubscribe=One-Click` in the body)."""
-    event = app.current_event
-    token = _form().get("token") or event.get_query_string_value("token") or ""
-    email, product, product_name = _subscription(token)
-    store, _, _ = dependencies()
-    store.set_release_mails(email, product, enabled=False)
-    logger.info("release mails turned off", extra={"product": product})
-    return page("unsubscribe", done=True, email=email, product_name=product_name)
+    token = _form().get("token") or app.current_event.get_query_string_value("token") or ""
+    found = portal.unsubscribe(wiring.store(), wiring.signer(), token)
+    logger.info("release mails turned off", extra={"product": found.product})
+    return page("unsubscribe", done=True, email=found.email, product_name=found.product_name)
 
 
 @logger.inject_lambda_context

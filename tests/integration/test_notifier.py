@@ -126,8 +126,8 @@ class Shop:
             status=status,
         )
 
-    def issued_record(self, licenses: list[License], **extra: object) -> dict[str, Any]:
-        event = issued_event(licenses, extra=extra)
+    def issued_record(self, licenses: list[License], dedupe_key: str | None = None) -> dict[str, Any]:
+        event = issued_event(licenses, dedupe_key=dedupe_key)
         return record_for(event.detail_type, event.detail)
 
     def detail(self, license: License, **fields: object) -> dict[str, Any]:
@@ -320,18 +320,15 @@ class RefusingMailer:
 
 def test_after_a_partial_failure_the_retry_mails_only_the_recipients_not_yet_served(shop: Shop) -> None:
     licenses = shop.issue()
-    event = issued_event(licenses, extra={"dedupe_key": "checkout:cs_partial"})
+    event = issued_event(licenses, dedupe_key="checkout:cs_partial")
     settings = get_settings()
 
     with pytest.raises(ClientError):
-        notify(
-            event.detail_type, event.detail, store=shop.store, mailer=RefusingMailer(CARL), settings=settings
-        )
+        notify(event, store=shop.store, mailer=RefusingMailer(CARL), settings=settings)
     assert [message["to"] for message in inbox()] == [[BEA]]
 
     sent = notify(
-        event.detail_type,
-        event.detail,
+        event,
         store=shop.store,
         mailer=SesMailer(settings.mail_from),
         settings=settings,

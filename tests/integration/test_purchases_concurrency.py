@@ -11,7 +11,7 @@ import pytest
 
 from licensing.adapters.dynamo import DynamoStore
 from licensing.errors import TransientError
-from licensing.models import DomainEvent
+from licensing.events import Event
 from licensing.services.purchases import Purchases
 from tests import factories
 from tests import stripe_support as s
@@ -21,9 +21,9 @@ class Recorder:
     """The event bus port, recording what would be published (EventBridge is not in the namespace)."""
 
     def __init__(self) -> None:
-        self.published: list[DomainEvent] = []
+        self.published: list[Event] = []
 
-    def publish(self, events: list[DomainEvent]) -> None:
+    def publish(self, events: list[Event]) -> None:
         self.published.extend(events)
 
 

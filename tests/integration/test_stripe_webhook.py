@@ -16,16 +16,16 @@ import boto3
 import pytest
 import requests
 
-from licensing import catalogue
+from licensing import catalogue, wiring
 from licensing.adapters.dynamo import DynamoStore
 from licensing.dates import add_months
-from licensing.devserver.functions import invoker, module_name
+from licensing.devserver.functions import invoker
 from licensing.devserver.gateway import Gateway, routes_from_catalogue, serve
 from licensing.models import License, LicenseStatus, LicenseType, PaymentStatus
 from licensing.settings import reset_settings
 from tests import factories
 from tests import stripe_support as s
-from tests.conftest import ROOT, forget_function_caches
+from tests.conftest import ROOT
 
 SECRET = "whsec_test_secret"
 
@@ -69,7 +69,7 @@ def shop(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Shop]
         monkeypatch.setenv("STRIPE_API_KEY", "sk_test_fake")
         monkeypatch.setenv("STRIPE_API_BASE", fake.base_url)
         reset_settings()
-        forget_function_caches()
+        wiring.reset()
         store = DynamoStore(aws["names"].table)
         store.put_product(
             factories.product(stripe_price_ids=["price_crm_exporter"], trial_price_ids=["price_crm_trial"])
@@ -80,7 +80,7 @@ def shop(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Shop]
             yield Shop(url=f"http://127.0.0.1:{server.port}", store=store, fake=fake, aws=aws)
         finally:
             server.shutdown()
-            forget_function_caches()
+            wiring.reset()
 
 
 def paid_session(shop: Shop, quantity: int = 1, **changes: Any) -> dict[str, Any]:
@@ -453,7 +453,7 @@ def test_a_dispute_before_its_purchase_lands_suspended(shop: Shop) -> None:
 def test_the_local_system_needs_no_stripe_api_key(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STRIPE_API_KEY")
     reset_settings()
-    forget_function_caches()
+    wiring.reset()
     session = s.checkout_session(metadata={"product": "crm-exporter"}, invoice="in_999")
     assert shop.post(s.event("checkout.session.completed", session)).status_code == 200
     (license,) = shop.licenses(session["id"])
@@ -469,7 +469,7 @@ def test_the_secret_comes_from_secrets_manager_in_aws(shop: Shop, monkeypatch: p
     monkeypatch.delenv("STRIPE_WEBHOOK_SECRET")
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET_ARN", arn)
     reset_settings()
-    forget_function_caches()
+    wiring.reset()
     session = paid_session(shop)
     assert shop.post(s.event("checkout.session.completed", session), secret="whsec_wrong").status_code == 400
     assert shop.post(s.event("checkout.session.completed", session)).status_code == 200
@@ -582,17 +582,15 @@ def test_a_returning_buyer_found_by_email_gets_the_same_account_and_customer_lin
 def test_a_replaced_secret_is_picked_up_by_a_warm_function(
     shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import sys
 
     secrets = boto3.client("secretsmanager")
     arn = secrets.create_secret(Name="stripe-webhook-rotated", SecretString="whsec_placeholder")["ARN"]
     monkeypatch.delenv("STRIPE_WEBHOOK_SECRET")
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET_ARN", arn)
     reset_settings()
-    forget_function_caches()
+    wiring.reset()
     session = paid_session(shop)
     assert shop.post(s.event("checkout.session.completed", session)).status_code == 400  # cached: placeholder
     secrets.put_secret_value(SecretId=arn, SecretString=SECRET)  # the operator pastes Stripe's secret
-    module = sys.modules[module_name(catalogue.function("stripe_webhook"))]
-    module.webhook_secrets().refresh_seconds = 0  # instead of waiting out the refresh interval
+    wiring.webhook_secrets().refresh_seconds = 0  # instead of waiting out the refresh interval
     assert shop.post(s.event("checkout.session.completed", session)).status_code == 200

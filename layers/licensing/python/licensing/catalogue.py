@@ -1,12 +1,15 @@
 """The one declarative description of the system's functions, queues, event rules and schedules.
 
 Read by the CDK stack (``infra/``) and by the local dev server (``licensing dev``), so that what
-runs on a laptop is what is deployed. Pure data: no AWS calls, cheap to import.
+runs on a laptop is what is deployed. Pure data: no AWS calls. The queues' detail types come from
+the event models (`events.py`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from .events import detail_types
 
 # Rights a function may be granted; the stack turns each into the narrowest `grant_*` it has.
 TABLE_READ = "table:read"
@@ -62,22 +65,7 @@ OUTPUT_RELEASE_BUCKET = "ReleaseBucketName"
 OUTPUT_EVENT_BUS = "EventBusName"
 OUTPUT_API_URL = "ApiUrl"
 
-NOTIFICATIONS = Queue(
-    name="notifications",
-    detail_types=(
-        "LicenseIssued",
-        "LicensePending",
-        "LicenseRenewed",
-        "LicenseStatusChanged",
-        "PaymentFailed",
-        "SiteLimitReached",
-        "LicenseExpiring",
-        "LicenseExpired",
-        "ReleasePublished",
-        "ReleaseMail",
-        "SignInRequested",
-    ),
-)
+NOTIFICATIONS = Queue(name="notifications", detail_types=detail_types("notifications"))
 
 QUEUES: tuple[Queue, ...] = (NOTIFICATIONS,)
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 from enum import StrEnum
 
+from .codes import Code
 from .errors import TransitionRefused
 from .models import License, LicenseStatus
 
-VALID = "VALID"
-GRACE_PERIOD = "GRACE_PERIOD"
-EXPIRED = "EXPIRED"
+VALID = Code.VALID
+GRACE_PERIOD = Code.GRACE_PERIOD
+EXPIRED = Code.EXPIRED
 
 
 class Action(StrEnum):
@@ -73,7 +74,7 @@ def transition(status: LicenseStatus, action: Action) -> LicenseStatus:
     return target
 
 
-def validity_code(license: License, today: date) -> str:
+def validity_code(license: License, today: date) -> Code:
     """The code the API answers for a license on a given UTC day.
 
     PENDING, SUSPENDED and REVOKED answer as stored. ACTIVE and EXPIRED answer by their dates:
@@ -81,7 +82,7 @@ def validity_code(license: License, today: date) -> str:
     a stored EXPIRED whose end date was extended answers VALID again.
     """
     if license.status in _ANSWERED_AS_STORED:
-        return str(license.status)
+        return Code(license.status.value)
     if today <= license.ends_on:
         return VALID
     if today <= license.ends_on + timedelta(days=license.grace_days):
@@ -97,3 +98,11 @@ def is_valid(code: str) -> bool:
 def days_left(license: License, today: date) -> int:
     """Days from today through ``ends_on``: 0 on the last day of the term, negative after it."""
     return (license.ends_on - today).days
+
+
+def renewal_end(ends_on: date, today: date, term_months: int) -> date:
+    """The end date a renewal paid today gives: the term added to the later of today and the
+    current end date (DESIGN.md, License lifecycle)."""
+    from .dates import add_months
+
+    return add_months(max(today, ends_on), term_months)

@@ -199,10 +199,3 @@ class HistoryEntry(_Model):
     action: str
     detail: dict[str, Any] = Field(default_factory=dict)
     customer_visible: bool = False
-
-
-class DomainEvent(_Model):
-    """Something that happened, for the workers (emails) behind EventBridge."""
-
-    detail_type: str
-    detail: dict[str, Any]

@@ -57,15 +57,3 @@ class Signer:
 
     def jwk(self) -> dict[str, str]:
         return {"kid": self.kid, "alg": ALGORITHM, "public_key": base64.b64encode(self.public_key).decode()}
-
-
-def load_signer() -> Signer:
-    """The deployment's signer: its seed from Secrets Manager in AWS, `SIGNING_KEY` locally."""
-    from .adapters.stripe_api import secret_values
-    from .settings import get_settings
-
-    settings = get_settings()
-    seed = settings.signing_key or ""
-    if settings.signing_key_secret_arn:
-        seed = next(iter(secret_values(settings.signing_key_secret_arn)), "")
-    return Signer.from_seed_hex(seed)

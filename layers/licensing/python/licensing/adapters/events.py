@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from ..catalogue import EVENT_SOURCE
 from ..errors import TransientError
-from ..models import DomainEvent
+from ..events import Event
 from .aws import client, translate
 
 _BATCH = 10  # PutEvents takes at most ten entries
@@ -21,7 +21,7 @@ class EventBridgePublisher:
         self.bus_name = bus_name
         self._client = events
 
-    def publish(self, events: Sequence[DomainEvent]) -> None:
+    def publish(self, events: Sequence[Event]) -> None:
         """Put every event on the bus; raises TransientError if any entry was refused."""
         events_client = self._client or client("events")
         for start in range(0, len(events), _BATCH):

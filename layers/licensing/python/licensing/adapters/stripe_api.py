@@ -3,16 +3,14 @@ invoice link, the receipt). Secrets come from Secrets Manager in AWS, the enviro
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from ..errors import InvalidInput, TransientError
-from .aws import client
+from .secrets import read_secret, split_secret
 
 logger = Logger(service="licensing")
 SIGNATURE_TOLERANCE_SECONDS = 300
@@ -23,24 +21,6 @@ class LineItem:
     price_id: str | None
     quantity: int
     unit_amount: int | None
-
-
-@lru_cache(maxsize=8)
-def secret_values(secret_arn: str) -> tuple[str, ...]:
-    """A secret's values: one, or several separated by commas or new lines (rotation)."""
-    return _read_secret(secret_arn)
-
-
-def _read_secret(secret_arn: str) -> tuple[str, ...]:
-    answer = client("secretsmanager").get_secret_value(SecretId=secret_arn)
-    return split_secret(str(answer.get("SecretString", "")))
-
-
-def split_secret(text: str) -> tuple[str, ...]:
-    text = text.strip()
-    if text.startswith("{"):
-        text = ",".join(str(value) for value in json.loads(text).values())
-    return tuple(value.strip() for value in text.replace("\n", ",").split(",") if value.strip())
 
 
 class WebhookSecrets:
@@ -67,7 +47,7 @@ class WebhookSecrets:
         return True
 
     def _load(self) -> None:
-        self._values = _read_secret(str(self.secret_arn))
+        self._values = read_secret(str(self.secret_arn))
         self._read_at = time.monotonic()
 
     def verify(self, payload: bytes, signature_header: str | None) -> dict[str, Any]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 import urllib.request
-from urllib.parse import urlparse
+from urllib.parse import urlencode, urlparse
 
 from jinja2 import Environment, select_autoescape
 from werkzeug import Request, Response
 from werkzeug.utils import redirect
 
+from ..checkout import RenewalOrder
 from .checkout import checkout_completed_event, signed_body
 
 _PAGE = Environment(autoescape=select_autoescape(default_for_string=True)).from_string(
@@ -25,8 +26,21 @@ button{background:#635bff;color:#fff;border:0;border-radius:6px;padding:.7rem 1.
 
 
 class DevCheckout:
+    """The local system's checkout port (`licensing.checkout.CheckoutPort`) and its page."""
+
     def __init__(self, webhook_url: str) -> None:
         self.webhook_url = webhook_url
+
+    def renewal_url(self, order: RenewalOrder) -> str:
+        query = {
+            "license_id": order.license_id,
+            "product": order.product,
+            "email": order.email,
+            "amount": str(order.amount or 0),
+            "currency": order.currency or "eur",
+            "return_url": order.return_url,
+        }
+        return f"/_dev/checkout?{urlencode(query)}"
 
     def view(self, request: Request) -> Response:
         arguments = request.args

@@ -67,6 +67,12 @@ class _Match:
     path_parameters: dict[str, str]
 
 
+def _already_set() -> threading.Event:
+    event = threading.Event()
+    event.set()
+    return event
+
+
 class Gateway:
     """A WSGI app standing in for one HTTP API stage.
 
@@ -81,8 +87,12 @@ class Gateway:
         routes: Sequence[tuple[str, str]],
         invoke: Invoke,
         dev_routes: Mapping[str, View] | None = None,
+        *,
+        ready: threading.Event | None = None,
     ) -> None:
         self._invoke = invoke
+        # Until set, the functions' routes answer 503 (health included): the system is starting.
+        self.ready = ready if ready is not None else _already_set()
         self._dev_routes = sorted((dev_routes or {}).items(), key=lambda item: len(item[0]), reverse=True)
         self._functions: dict[str, str] = {}
         for route_key, function_name in routes:
@@ -109,6 +119,9 @@ class Gateway:
         view = self._dev_view(request.path)
         if view is not None:
             response = _serve_view(view, request)
+        elif not self.ready.is_set():
+            body = error_body("STARTING", "The local system is starting; try again in a moment.")
+            response = Response(body, 503, content_type=JSON, headers={"Retry-After": "1"})
         else:
             match = self._match(request)
             if match is None:

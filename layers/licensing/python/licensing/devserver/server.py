@@ -12,9 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import catalogue
-from ..adapters.aws import reset_clients
-from ..settings import reset_settings
+from .. import catalogue, wiring
 from .resources import LOCAL, LocalNames
 
 log = logging.getLogger("licensing.dev")
@@ -82,9 +80,11 @@ class DevServer:
         invoke = invoker(catalogue.FUNCTIONS, REPO_ROOT)
         mailbox = Mailbox()
         checkout = DevCheckout(f"http://{self.host}:{self.port}/webhooks/stripe")
+        ready = threading.Event()
         gateway = Gateway(
             routes_from_catalogue(catalogue.FUNCTIONS),
             invoke,
+            ready=ready,
             dev_routes={
                 "/_dev/mail.json": mailbox.json_view,
                 "/_dev/mail": mailbox.html_view,
@@ -101,8 +101,9 @@ class DevServer:
         os.environ.update(local_environment(self.aws_endpoint, self.url, self.names))
         # A fresh response-signing key each start (extensions fetch it from /v1/keys), unless given.
         os.environ.setdefault("SIGNING_KEY", secrets.token_hex(32))
-        reset_clients()
-        reset_settings()
+        wiring.reset()
+        if not os.environ.get("STRIPE_API_KEY"):
+            wiring.provide_checkout(checkout)  # without a Stripe test key, renewals pay locally
         session = boto3.session.Session()
         queue_urls = provision(session, self.names)
         if self.demo:
@@ -119,6 +120,8 @@ class DevServer:
             if runner is not None:
                 runner.start()
                 self._workers.append(runner)
+        # Only now do the routes (and /v1/health) answer: tables, queues and demo data are in place.
+        ready.set()
         return self
 
     def stop(self) -> None:

@@ -17,8 +17,9 @@ from typing import Any, Protocol
 from aws_lambda_powertools import Logger
 
 from ..errors import Conflict, TransientError
+from ..events import Event, LicenseExpired, LicenseExpiring
 from ..lifecycle import Action, transition
-from ..models import DomainEvent, HistoryEntry, License, LicenseStatus
+from ..models import HistoryEntry, License, LicenseStatus
 
 logger = Logger(service="licensing")
 
@@ -38,7 +39,7 @@ class ExpiryStore(Protocol):
 
 
 class Publisher(Protocol):
-    def publish(self, events: list[DomainEvent]) -> None: ...
+    def publish(self, events: list[Event]) -> None: ...
 
 
 @dataclass
@@ -86,17 +87,17 @@ def _run_day(
     store: ExpiryStore, events: Publisher, day: date, reminder_days: tuple[int, ...], report: ExpiryReport
 ) -> None:
     report.days.append(day.isoformat())
-    announcements: list[DomainEvent] = []
+    announcements: list[Event] = []
     for offset in reminder_days:
         for license in store.licenses_ending_on(day + timedelta(days=offset)):
             report.licenses_read += 1
             if license.status is LicenseStatus.ACTIVE and not license.auto_renews:
-                announcements.append(_announcement("LicenseExpiring", license, offset))
+                announcements.append(_announcement(LicenseExpiring, license, offset))
                 report.reminders += 1
     for license in store.licenses_ending_on(day - timedelta(days=1)):
         report.licenses_read += 1
         if license.status is LicenseStatus.ACTIVE and not license.auto_renews:
-            announcements.append(_announcement("LicenseExpired", license, None))
+            announcements.append(_announcement(LicenseExpired, license, None))
             report.expired_mails += 1
     if announcements:
         events.publish(announcements)
@@ -106,20 +107,19 @@ def _run_day(
             report.expired += 1
 
 
-def _announcement(detail_type: str, license: License, days_before: int | None) -> DomainEvent:
+def _announcement(
+    model: type[LicenseExpiring] | type[LicenseExpired], license: License, days_before: int | None
+) -> Event:
     term = license.ends_on.isoformat()
-    return DomainEvent(
-        detail_type=detail_type,
-        detail={
-            "license_id": license.id,
-            "account_id": license.account_id,
-            "product": license.product,
-            "ends_on": term,
-            "days_left": days_before,
-            "grace_days": license.grace_days,
-            # Once per license, term and offset, whatever the number of runs.
-            "dedupe_key": f"{detail_type}:{license.id}:{term}:{days_before}",
-        },
+    return model(
+        license_id=license.id,
+        account_id=license.account_id,
+        product=license.product,
+        ends_on=term,
+        days_left=days_before,
+        grace_days=license.grace_days,
+        # Once per license, term and offset, whatever the number of runs.
+        dedupe_key=f"{model.detail_type}:{license.id}:{term}:{days_before}",
     )
 
 

@@ -7,11 +7,11 @@ from typing import Protocol
 
 from ..dates import add_months, today
 from ..errors import Conflict, InvalidInput
+from ..events import Event, LicenseIssued, LicensePending
 from ..keys import generate_key, license_id_for_key, lookup_key
 from ..models import (
     Account,
     Billing,
-    DomainEvent,
     HistoryEntry,
     License,
     LicenseStatus,
@@ -35,7 +35,7 @@ class LicenseWriter(Protocol):
 
 
 class EventPublisher(Protocol):
-    def publish(self, events: list[DomainEvent]) -> None: ...
+    def publish(self, events: list[Event]) -> None: ...
 
 
 def term_end(product: Product, license_type: LicenseType, starts_on: date, months: int | None = None) -> date:
@@ -71,7 +71,7 @@ def issue_licenses(
     name: str | None = None,
     guard: str | None = None,
     auto_renews: bool = False,
-    event_detail: dict[str, object] | None = None,
+    dedupe_key: str | None = None,
 ) -> list[License]:
     """Issue `quantity` licenses of a product to an account and announce them in one event.
 
@@ -135,22 +135,18 @@ def issue_licenses(
                 raise  # an imported key in use, or this sale was already issued
             continue  # a generated key collided (astronomically unlikely): draw again
         if events is not None:
-            events.publish([issued_event(licenses, extra=event_detail)])
+            events.publish([issued_event(licenses, dedupe_key=dedupe_key)])
         return licenses
     raise Conflict("could not draw unused license keys")
 
 
-def issued_event(licenses: list[License], extra: dict[str, object] | None = None) -> DomainEvent:
+def issued_event(licenses: list[License], *, dedupe_key: str | None = None) -> LicenseIssued | LicensePending:
     """The event that announces new licenses (one email for all of them)."""
     first = licenses[0]
-    detail_type = "LicensePending" if first.status is LicenseStatus.PENDING else "LicenseIssued"
-    return DomainEvent(
-        detail_type=detail_type,
-        detail={
-            "license_ids": [license.id for license in licenses],
-            "account_id": first.account_id,
-            "product": first.product,
-            "dedupe_key": f"{detail_type}:{first.id}",
-            **(extra or {}),
-        },
+    model = LicensePending if first.status is LicenseStatus.PENDING else LicenseIssued
+    return model(
+        license_ids=[license.id for license in licenses],
+        account_id=first.account_id,
+        product=first.product,
+        dedupe_key=dedupe_key or f"{model.detail_type}:{first.id}",
     )

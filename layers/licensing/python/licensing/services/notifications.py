@@ -10,21 +10,21 @@ the one case that can mail twice: a duplicate is better than a lost license key.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
-from urllib.parse import urlencode
 
 from aws_lambda_powertools import Logger
 
 from ..dates import utc_now
+from ..emails import SIGNIN, Email, Subjects, email_for
+from ..events import Event, ReleaseMail, SignInRequested, license_ids
 from ..mail import Mailer, render
-from ..markdown import notes_html
-from ..models import Account, Contact, License, LicenseStatus, Product, Release
+from ..models import Account, Contact, License, Product, Release
 from ..settings import Settings
 from ..signing import Signer
 from ..unsubscribe import unsubscribe_token
+from ..urls import PublicUrls
 
 logger = Logger(service="licensing")
 
@@ -33,22 +33,6 @@ SENT_LEDGER_DAYS = 30
 # A send still marked "sending" after this long died with its worker (Lambda's timeout is far
 # shorter): the retry sends it, rather than leave the recipient without their email.
 STALE_SENDING = timedelta(minutes=10)
-
-_TEMPLATES = {
-    "LicenseIssued": "license_issued",
-    "LicensePending": "payment_pending",
-    "PaymentFailed": "payment_failed",
-    "LicenseRenewed": "license_renewed",
-    "SiteLimitReached": "site_limit_reached",
-    "LicenseExpiring": "license_expiring",
-    "LicenseExpired": "license_expired",
-    "ReleaseMail": "release_published",
-}
-_STATUS_TEMPLATES = {
-    "REVOKED": "license_revoked",
-    "SUSPENDED": "license_suspended",
-    "ACTIVE": "license_reinstated",
-}
 
 
 class NotificationStore(Protocol):
@@ -66,44 +50,30 @@ class NotificationStore(Protocol):
     def get_release(self, product: str, version: str) -> Release | None: ...
 
 
-def template_for(event_type: str, detail: Mapping[str, Any]) -> str | None:
-    """The email template an event calls for; None when the event sends no email."""
-    if event_type == "LicenseStatusChanged":
-        return _STATUS_TEMPLATES.get(str(detail.get("status")))
-    return _TEMPLATES.get(event_type)
-
-
-def license_ids(detail: Mapping[str, Any]) -> list[str]:
-    """The licenses an event is about: `license_ids` of a purchase, or the one `license_id`."""
-    if "license_ids" in detail:
-        return [str(license_id) for license_id in detail["license_ids"]]
-    return [str(detail["license_id"])] if detail.get("license_id") else []
-
-
-def dedupe_key(event_type: str, detail: Mapping[str, Any]) -> str:
-    """The event's `dedupe_key`, or one derived from what it is about.
+def dedupe_key(event: Event) -> str:
+    """The event's `dedupe_key`, or one derived from what it is about (messages from before every
+    event carried one).
 
     A derived key also carries the new status and end date, so that two real changes of one license
     (suspended, reinstated, suspended again) are told apart; it is hashed to stay a short item key
     whatever the number of licenses.
     """
-    given = detail.get("dedupe_key")
-    if given:
-        return str(given)
+    if event.dedupe_key:
+        return event.dedupe_key
+    detail = event.detail
     parts = [
-        event_type,
+        event.detail_type,
         str(detail.get("account_id", "")),
         str(detail.get("product", "")),
-        *sorted(license_ids(detail)),
+        *sorted(license_ids(event)),
         str(detail.get("status", "")),
         str(detail.get("ends_on", "")),
     ]
-    return f"{event_type}:{hashlib.sha256('|'.join(parts).encode()).hexdigest()[:32]}"
+    return f"{event.detail_type}:{hashlib.sha256('|'.join(parts).encode()).hexdigest()[:32]}"
 
 
 def notify(
-    event_type: str,
-    detail: Mapping[str, Any],
+    event: Event,
     *,
     store: NotificationStore,
     mailer: Mailer,
@@ -113,65 +83,49 @@ def notify(
     """Email every contact of the event's account about it, at most once each; returns how many
     emails were sent.
 
-    `detail` carries `account_id`, `product`, `dedupe_key` and the event's own fields (see
-    `template_for`). State is read now, from the store: keys, names, dates, the product's name.
-    Permanent problems end here with a log line and no email, so that the queue does not retry
-    them forever: an event type (or status) that sends no email, a license or account that does not
-    exist. Anything else that fails (storage, SES) is raised, after the recipients not yet served
-    are released for the retry.
+    The email is the event's declaration in `licensing.emails`. State is read now, from the store:
+    keys, names, dates, the product's name. Permanent problems end here with a log line and no
+    email, so that the queue does not retry them forever: an event (or status) that sends no email,
+    a license or account that does not exist. Anything else that fails (storage, SES) is raised,
+    after the recipients not yet served are released for the retry.
     """
-    if event_type == "SignInRequested":
-        return _send_signin(detail, store=store, mailer=mailer, settings=settings)
-    ids = license_ids(detail)
-    log_fields = {"detail_type": event_type, "license_ids": ids}
-    template = template_for(event_type, detail)
-    if template is None:
+    if isinstance(event, SignInRequested):
+        return _send_signin(event, store=store, mailer=mailer, settings=settings)
+    log_fields = {"detail_type": event.detail_type, "license_ids": license_ids(event)}
+    email = email_for(event)
+    if email is None:
         logger.warning("No email for this event; dropped", extra=log_fields)
         return 0
-    recipients = store.contact_emails(str(detail["account_id"]))
-    if event_type == "ReleaseMail":
-        recipients = [
-            email for email in recipients if _wants_release_mails(store, email, str(detail["product"]))
-        ]
+    account_id = str(event.detail["account_id"])
+    recipients = store.contact_emails(account_id)
+    if email.release_mail:
+        product = str(event.detail["product"])
+        recipients = [address for address in recipients if _wants_release_mails(store, address, product)]
     if not recipients:
         logger.warning("The account has no contacts; no email sent", extra=log_fields)
         return 0
-    context = _shared_context(detail, ids, store=store, settings=settings)
-    if context is None:
+    subjects = _subjects(event, store=store)
+    if subjects is None:
         logger.error(
             "The event names a license or account that does not exist; no email sent", extra=log_fields
         )
         return 0
-    if event_type == "LicensePending" and not any(
-        license.status is LicenseStatus.PENDING for license in context["licenses"]
-    ):
-        # Queues do not keep order: the payment arrived first, and its key email says it all.
-        logger.info("Payment no longer pending; no email sent", extra=log_fields)
+    if not email.applies(event, subjects):
+        logger.info("The email no longer applies (the license changed); not sent", extra=log_fields)
         return 0
-    # The job may write EXPIRED in the same run that announces the expired mail (no grace days).
-    still_due = (
-        (LicenseStatus.ACTIVE,)
-        if event_type == "LicenseExpiring"
-        else (LicenseStatus.ACTIVE, LicenseStatus.EXPIRED)
-    )
-    if event_type in ("LicenseExpiring", "LicenseExpired") and any(
-        license.ends_on.isoformat() != detail.get("ends_on") or license.status not in still_due
-        for license in context["licenses"]
-    ):
-        # Renewed (or revoked) between the job and this send: the reminder no longer applies.
-        logger.info("License changed since the reminder was due; no email sent", extra=log_fields)
-        return 0
-    key = dedupe_key(event_type, detail)
+    urls = PublicUrls(settings.public_base_url)
+    context = _common_context(subjects, settings, urls) | email.context(event, subjects)
+    key = dedupe_key(event)
     sent = 0
-    for email in recipients:
-        claim = f"mail:{key}:{email}"
+    for address in recipients:
+        claim = f"mail:{key}:{address}"
         if not _claim_send(store, claim):
             continue
         try:
             personal = _personal_context(
-                template, email, store=store, settings=settings, signer=signer, product=detail.get("product")
+                email, address, store=store, settings=settings, signer=signer, product=subjects.slug
             )
-            message = render(settings.templates_dir, template, [email], context | personal)
+            message = render(settings.templates_dir, email.template, [address], context | personal)
             if "unsubscribe_url" in personal:
                 # RFC 8058: mail clients offer a one-click unsubscribe that POSTs to the link.
                 message = replace(
@@ -187,7 +141,7 @@ def notify(
             raise
         store.remember(claim, {"state": "sent", "at": utc_now().isoformat()}, ttl_days=SENT_LEDGER_DAYS)
         sent += 1
-    logger.info("Notification sent", extra={**log_fields, "template": template, "emails_sent": sent})
+    logger.info("Notification sent", extra={**log_fields, "template": email.template, "emails_sent": sent})
     return sent
 
 
@@ -195,24 +149,23 @@ SIGNIN_LINK_MINUTES = 15
 
 
 def _send_signin(
-    detail: Mapping[str, Any], *, store: NotificationStore, mailer: Mailer, settings: Settings
+    event: SignInRequested, *, store: NotificationStore, mailer: Mailer, settings: Settings
 ) -> int:
     """The portal sign-in link someone asked for at /portal/login: single-use, 15 minutes."""
-    email = str(detail["email"])
-    claim = f"mail:{dedupe_key('SignInRequested', detail)}:{email}"
+    email = event.email
+    claim = f"mail:{dedupe_key(event)}:{email}"
     if not _claim_send(store, claim):
         return 0
     try:
         token = store.create_token(email, purpose="signin", lifetime=timedelta(minutes=SIGNIN_LINK_MINUTES))
         contact = store.get_contact(email)
-        base = settings.public_base_url.rstrip("/")
         context = {
             "vendor_name": settings.vendor_name,
             "contact_name": contact.name if contact else "",
-            "signin_url": f"{base}/portal/auth?{urlencode({'token': token})}",
+            "signin_url": PublicUrls(settings.public_base_url).auth(token),
             "minutes": SIGNIN_LINK_MINUTES,
         }
-        mailer.send(render(settings.templates_dir, "signin", [email], context))
+        mailer.send(render(settings.templates_dir, SIGNIN.template, [email], context))
     except Exception:
         store.release_claim(claim)
         raise
@@ -240,39 +193,38 @@ def _claim_send(store: NotificationStore, claim: str) -> bool:
     )
 
 
-def _shared_context(
-    detail: Mapping[str, Any], ids: list[str], *, store: NotificationStore, settings: Settings
-) -> dict[str, Any] | None:
-    """What every recipient's email shows; None when a license or the account is missing."""
+def _subjects(event: Event, *, store: NotificationStore) -> Subjects | None:
+    """The account, licenses, product and release the event names; None when one is missing."""
+    ids = license_ids(event)
     licenses = [store.get_license(license_id) for license_id in ids]
-    account = store.get_account(str(detail["account_id"]))
+    account = store.get_account(str(event.detail["account_id"]))
     if account is None or any(license is None for license in licenses):
         return None
     found = [license for license in licenses if license is not None]
-    first = found[0] if found else None
     # A failed payment may name no license and, when the checkout did not say, no product either.
-    slug = first.product if first else detail.get("product")
-    product = store.get_product(slug) if slug else None
-    release = store.get_release(str(slug), str(detail["version"])) if slug and detail.get("version") else None
-    if detail.get("version") and release is None:
-        return None
-    portal = f"{settings.public_base_url.rstrip('/')}/portal"
+    slug = found[0].product if found else event.detail.get("product")
+    product = store.get_product(str(slug)) if slug else None
+    release = None
+    if isinstance(event, ReleaseMail):
+        release = store.get_release(event.product, event.version)
+        if release is None:
+            return None
+    return Subjects(account=account, licenses=found, product=product, slug=slug, release=release)
+
+
+def _common_context(subjects: Subjects, settings: Settings, urls: PublicUrls) -> dict[str, Any]:
+    """What every email to an account gets; each declaration adds its own fields."""
+    first, slug = subjects.license, subjects.slug
     return {
         "vendor_name": settings.vendor_name,
-        "account_name": account.name,
+        "account_name": subjects.account.name,
         # A product taken out of the catalogue still gets its customers told, by its slug.
-        "product_name": product.name if product else slug,
-        "licenses": found,
+        "product_name": subjects.product.name if subjects.product else slug,
+        "licenses": subjects.licenses,
         "license": first,
-        "license_url": f"{portal}/licenses/{first.id}" if first else f"{portal}/",
-        "downloads_url": f"{portal}/products/{slug}" if slug else f"{portal}/",
-        "previous_ends_on": detail.get("previous_ends_on"),
-        "site": detail.get("site"),
-        "release": release,
-        "notes_html": notes_html(release.notes_markdown) if release else "",
-        "days_left": detail.get("days_left"),
-        "renew_url": f"{portal}/licenses/{first.id}/renew" if first else f"{portal}/",
-        "reason": detail.get("reason") or (first.status_reason if first else None),
+        "license_url": urls.license_page(first.id) if first else urls.portal_home(),
+        "downloads_url": urls.product_page(slug) if slug else urls.portal_home(),
+        "renew_url": urls.renew_page(first.id) if first else urls.portal_home(),
         "signin_days": settings.signin_link_days,
     }
 
@@ -283,27 +235,25 @@ def _wants_release_mails(store: NotificationStore, email: str, product: str) -> 
 
 
 def _personal_context(
-    template: str,
-    email: str,
+    email: Email,
+    address: str,
     *,
     store: NotificationStore,
     settings: Settings,
     signer: Signer | None,
     product: str | None,
 ) -> dict[str, Any]:
-    contact = store.get_contact(email)
+    contact = store.get_contact(address)
     personal: dict[str, Any] = {"contact_name": contact.name if contact else ""}
-    if template == "license_issued":
+    urls = PublicUrls(settings.public_base_url)
+    if email.signin_link:
         # Written only for a recipient who is mailed, so a skipped duplicate leaves no live token.
         token = store.create_token(
-            email, purpose="signin", lifetime=timedelta(days=settings.signin_link_days)
+            address, purpose="signin", lifetime=timedelta(days=settings.signin_link_days)
         )
-        base = settings.public_base_url.rstrip("/")
-        personal["signin_url"] = f"{base}/portal/auth?{urlencode({'token': token})}"
-    if template == "release_published":
+        personal["signin_url"] = urls.auth(token)
+    if email.release_mail:
         if signer is None:
             raise ValueError("release mails need the signing key for their unsubscribe links")
-        token = unsubscribe_token(signer, email, str(product))
-        base = settings.public_base_url.rstrip("/")
-        personal["unsubscribe_url"] = f"{base}/unsubscribe?{urlencode({'token': token})}"
+        personal["unsubscribe_url"] = urls.unsubscribe(unsubscribe_token(signer, address, str(product)))
     return personal

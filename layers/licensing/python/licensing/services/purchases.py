@@ -23,11 +23,12 @@ from aws_lambda_powertools import Logger
 from ..adapters.stripe_api import LineItem
 from ..dates import add_months
 from ..errors import Conflict, NotFound, TransientError, TransitionRefused, UnissuableSale, UnknownProduct
+from ..events import Event
+from ..events import parse as parse_event
 from ..lifecycle import Action, transition
 from ..models import (
     Account,
     Billing,
-    DomainEvent,
     HistoryEntry,
     License,
     LicenseStatus,
@@ -53,7 +54,7 @@ class StripeReader(Protocol):
 
 
 class Publisher(Protocol):
-    def publish(self, events: list[DomainEvent]) -> None: ...
+    def publish(self, events: list[Event]) -> None: ...
 
 
 @dataclass
@@ -64,7 +65,7 @@ class Purchases:
     events: Publisher
     stripe: StripeReader
     today: Callable[[], date]
-    _outbox: list[DomainEvent] = field(default_factory=list)
+    _outbox: list[Event] = field(default_factory=list)
 
     # -- entry point -----------------------------------------------------------------------------
 
@@ -591,7 +592,7 @@ class Purchases:
         raise TransientError("the license kept changing; retry")
 
     def _announce(self, detail_type: str, detail: dict[str, Any]) -> None:
-        self._outbox.append(DomainEvent(detail_type=detail_type, detail=detail))
+        self._outbox.append(parse_event(detail_type, detail))
 
 
 def _apply_note(license: License, note: dict[str, Any]) -> tuple[License, list[HistoryEntry]] | None:

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from ..errors import Conflict, InvalidInput, NotFound
-from ..models import DomainEvent, Release
+from ..events import Event, ReleaseMail, ReleasePublished
+from ..models import Release
 from ..versions import parse_specifier, parse_version
 
 
@@ -58,15 +59,12 @@ def publish_release(
     return release
 
 
-def release_published_event(release: Release) -> DomainEvent:
+def release_published_event(release: Release) -> ReleasePublished:
     """The event after which the license holders of the product hear about the release."""
-    return DomainEvent(
-        detail_type="ReleasePublished",
-        detail={
-            "product": release.product,
-            "version": release.version,
-            "dedupe_key": f"ReleasePublished:{release.product}:{release.version}",
-        },
+    return ReleasePublished(
+        product=release.product,
+        version=release.version,
+        dedupe_key=f"ReleasePublished:{release.product}:{release.version}",
     )
 
 
@@ -75,7 +73,7 @@ class FanOutStore(Protocol):
 
 
 class Publisher(Protocol):
-    def publish(self, events: list[DomainEvent]) -> None: ...
+    def publish(self, events: list[Event]) -> None: ...
 
 
 def fan_out_release(store: FanOutStore, events: Publisher, *, product: str, version: str) -> int:
@@ -85,16 +83,13 @@ def fan_out_release(store: FanOutStore, events: Publisher, *, product: str, vers
     accounts: dict[str, None] = {}
     for license in store.active_licenses(product):
         accounts.setdefault(license.account_id, None)
-    announcements = [
-        DomainEvent(
-            detail_type="ReleaseMail",
-            detail={
-                "account_id": account_id,
-                "product": product,
-                "version": version,
-                # Per release, not per account: a contact of two licensed accounts is mailed once.
-                "dedupe_key": f"ReleaseMail:{product}:{version}",
-            },
+    announcements: list[Event] = [
+        ReleaseMail(
+            account_id=account_id,
+            product=product,
+            version=version,
+            # Per release, not per account: a contact of two licensed accounts is mailed once.
+            dedupe_key=f"ReleaseMail:{product}:{version}",
         )
         for account_id in accounts
     ]

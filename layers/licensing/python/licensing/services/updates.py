@@ -14,18 +14,20 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
-from urllib.parse import urlencode
 
+from .. import tokens
 from ..dates import iso_timestamp
 from ..errors import InvalidInput, LicensingError
 from ..lifecycle import EXPIRED, GRACE_PERIOD, VALID
 from ..models import License, Release
 from ..signing import Signer
+from ..urls import PublicUrls
 from ..versions import parse_version, supports_host
 from .validation import NOT_FOUND, PRODUCT_MISMATCH, SITE_NOT_ACTIVATED, validate
 
 DOWNLOAD_LINK_LIFETIME = timedelta(hours=24)
 PRESIGNED_SECONDS = 300
+_DOWNLOAD = "download"
 
 
 class ReleaseReader(Protocol):
@@ -103,32 +105,26 @@ def check_updates(
     if code != SITE_NOT_ACTIVATED and entitled(license, release, code):
         expires = now + DOWNLOAD_LINK_LIFETIME
         token = download_token(signer, license_id=license.id, release=release, expires=expires)
-        answer.download_url = f"{base_url.rstrip('/')}/v1/download?{urlencode({'token': token})}"
+        answer.download_url = PublicUrls(base_url).download(token)
         answer.download_expires_at = iso_timestamp(expires)
     return answer
 
 
 def download_token(signer: Signer, *, license_id: str, release: Release, expires: datetime) -> str:
     """A signed, self-contained token naming the release file and when the link expires."""
-    payload = json.dumps(
-        {"l": license_id, "p": release.product, "v": release.version, "exp": int(expires.timestamp())},
-        separators=(",", ":"),
-    ).encode()
-    return f"{_b64(payload)}.{_b64(signer.sign_raw(payload))}"
+    claims = {"l": license_id, "p": release.product, "v": release.version, "exp": int(expires.timestamp())}
+    return tokens.encode(signer, _DOWNLOAD, claims)
 
 
 def read_download_token(signer: Signer, token: str, *, now: datetime) -> dict[str, Any]:
     """The token's claims; InvalidInput for a forged or garbled one, LinkExpired after 24 hours."""
     try:
-        encoded_payload, encoded_signature = token.split(".")
-        payload = base64.urlsafe_b64decode(_pad(encoded_payload))
-        if not signer.verifies(payload, base64.urlsafe_b64decode(_pad(encoded_signature))):
-            raise ValueError("forged")
-        claims: dict[str, Any] = json.loads(payload)
-        int(claims["exp"])
-    except (ValueError, KeyError, TypeError) as error:
+        claims = tokens.decode(signer, _DOWNLOAD, token)
+        expires = int(claims["exp"])
+        str(claims["l"]), str(claims["p"]), str(claims["v"])
+    except (tokens.BadToken, KeyError, TypeError, ValueError) as error:
         raise InvalidInput("This download link is not valid.") from error
-    if int(claims["exp"]) < now.timestamp():
+    if expires < now.timestamp():
         raise LinkExpired("This download link has expired: check for updates again for a fresh one.")
     return claims
 
@@ -149,11 +145,3 @@ def offline_file(
         "payload": base64.b64encode(payload).decode(),
         "signature": signer.sign(payload),
     }
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def _pad(text: str) -> str:
-    return text + "=" * (-len(text) % 4)

@@ -12,34 +12,22 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
+from ..codes import DETAILS, Code
 from ..errors import Conflict, InvalidInput
+from ..events import Event, SiteLimitReached
 from ..keys import license_id_for_key, lookup_key
-from ..lifecycle import EXPIRED, GRACE_PERIOD, VALID, days_left, is_valid, validity_code
-from ..models import DomainEvent, HistoryEntry, License, Site
+from ..lifecycle import EXPIRED, VALID, days_left, is_valid, validity_code
+from ..models import HistoryEntry, License, Site
 from ..sites import is_development_host, normalize_site
 
-NOT_FOUND = "NOT_FOUND"
-PRODUCT_MISMATCH = "PRODUCT_MISMATCH"
-SITE_NOT_ACTIVATED = "SITE_NOT_ACTIVATED"
-TOO_MANY_SITES = "TOO_MANY_SITES"
-RATE_LIMITED = "RATE_LIMITED"
+NOT_FOUND = Code.NOT_FOUND
+PRODUCT_MISMATCH = Code.PRODUCT_MISMATCH
+SITE_NOT_ACTIVATED = Code.SITE_NOT_ACTIVATED
+TOO_MANY_SITES = Code.TOO_MANY_SITES
+RATE_LIMITED = Code.RATE_LIMITED
 DAILY_ACTIVATIONS = 10  # new production sites per key per day (API.md)
 MAX_DEVELOPMENT_SITES = 50
 _ATTEMPTS = 4
-
-DETAILS = {
-    VALID: "The license is valid.",
-    NOT_FOUND: "No license has this key.",
-    "PENDING": "The license awaits its payment.",
-    GRACE_PERIOD: "The license has ended and is in its grace period: renew it to keep updates.",
-    EXPIRED: "The license has expired.",
-    "SUSPENDED": "The license is suspended.",
-    "REVOKED": "The license has been revoked.",
-    PRODUCT_MISMATCH: "The key belongs to another product.",
-    SITE_NOT_ACTIVATED: "The license is not activated for this site.",
-    TOO_MANY_SITES: "The license's site limit is reached: deactivate a site first.",
-    RATE_LIMITED: "Too many new sites activated with this key today: try again tomorrow.",
-}
 
 
 class LicenseReader(Protocol):
@@ -50,11 +38,10 @@ class LicenseReader(Protocol):
 class Answer:
     """A validation, activation or deactivation answer, before it is signed."""
 
-    code: str
+    code: Code
     license: License | None = None
     host: str | None = None
-    status: int = 200
-    events: list[DomainEvent] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
@@ -62,7 +49,7 @@ class Answer:
 
     @property
     def detail(self) -> str:
-        return DETAILS.get(self.code, self.code)
+        return DETAILS[self.code]
 
 
 def license_view(license: License | None, today: date, host: str | None) -> dict[str, Any] | None:
@@ -125,23 +112,23 @@ def activate(
     for _ in range(_ATTEMPTS):
         license = find_license(store, key)
         if license is None:
-            return Answer(NOT_FOUND, host=host, status=404)
+            return Answer(NOT_FOUND, host=host)
         if product and product != license.product:
-            return Answer(PRODUCT_MISMATCH, license, host, status=403)
+            return Answer(PRODUCT_MISMATCH, license, host)
         code = validity_code(license, today)
         if not is_valid(code):
-            return Answer(code, license, host, status=403)
+            return Answer(code, license, host)
         if host in license.sites:
             # Activating twice changes nothing; a retry re-announces a full license (mailed once).
             return _with_limit_event(Answer(VALID, license, host), host)
         counted = not is_development_host(host, license.development_hosts)
         if counted and license.sites_used >= license.max_sites:
-            return Answer(TOO_MANY_SITES, license, host, status=409)
+            return Answer(TOO_MANY_SITES, license, host)
         if not counted and len(license.sites) - license.sites_used >= MAX_DEVELOPMENT_SITES:
             # Free, but not without end: a leaked key must not grow the license item unbounded.
-            return Answer(TOO_MANY_SITES, license, host, status=409)
+            return Answer(TOO_MANY_SITES, license, host)
         if counted and license.activation_day == today and license.activations_today >= DAILY_ACTIVATIONS:
-            return Answer(RATE_LIMITED, license, host, status=429)
+            return Answer(RATE_LIMITED, license, host)
         entry = HistoryEntry(
             license_id=license.id,
             actor=actor,
@@ -167,15 +154,12 @@ def _with_limit_event(answer: Answer, host: str) -> Answer:
     license = answer.license
     if license is not None and license.sites[host].counted and license.sites_used >= license.max_sites:
         answer.events.append(
-            DomainEvent(
-                detail_type="SiteLimitReached",
-                detail={
-                    "license_id": license.id,
-                    "account_id": license.account_id,
-                    "product": license.product,
-                    "site": host,
-                    "dedupe_key": f"SiteLimitReached:{license.id}:{host}",
-                },
+            SiteLimitReached(
+                license_id=license.id,
+                account_id=license.account_id,
+                product=license.product,
+                site=host,
+                dedupe_key=f"SiteLimitReached:{license.id}:{host}",
             )
         )
     return answer
@@ -189,7 +173,7 @@ def deactivate(store: Any, *, key: str, site: str, actor: str = "extension") -> 
     for _ in range(_ATTEMPTS):
         license = find_license(store, key)
         if license is None or host not in license.sites:
-            return Answer(NOT_FOUND, license, host, status=404)
+            return Answer(NOT_FOUND, license, host)
         entry = HistoryEntry(
             license_id=license.id,
             actor=actor,

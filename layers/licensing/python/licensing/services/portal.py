@@ -1,0 +1,242 @@
+"""What the customer portal does, as use cases: sign-in requests, the customer's licenses, the
+releases they may see and download, sites, renewals, release-mail preferences and unsubscribes.
+
+Every lookup is scoped to the signed-in contact's accounts: another account's license or product
+is NotFound, as if it did not exist.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from ..checkout import CheckoutPort, RenewalOrder, RenewalUnavailable
+from ..codes import Code
+from ..errors import InvalidInput, NotFound
+from ..events import Event, SignInRequested
+from ..lifecycle import days_left, renewal_end, validity_code
+from ..markdown import notes_html
+from ..models import Contact, HistoryEntry, License, LicenseStatus, Price, Product, Release
+from ..signing import Signer
+from ..unsubscribe import read_unsubscribe_token
+from . import downloads
+from .validation import deactivate
+
+# At most one sign-in mail per address and window, however often someone asks.
+SIGNIN_WINDOW_SECONDS = 120
+
+
+class PortalStore(downloads.DownloadStore, Protocol):
+    def get_contact(self, email: str) -> Contact | None: ...
+    def get_license(self, license_id: str) -> License | None: ...
+    def get_product(self, slug: str) -> Product | None: ...
+    def require_product(self, slug: str) -> Product: ...
+    def licenses_of_account(self, account_id: str) -> list[License]: ...
+    def list_releases(self, product: str) -> list[Release]: ...
+    def license_history(self, license_id: str) -> list[HistoryEntry]: ...
+    def claim(self, key: str, *, ttl_days: int | None, detail: dict[str, Any] | None = None) -> bool: ...
+    def set_release_mails(self, email: str, product: str, *, enabled: bool) -> bool: ...
+
+
+class Publisher(Protocol):
+    def publish(self, events: list[Event]) -> None: ...
+
+
+def request_sign_in(store: PortalStore, publisher: Publisher, email: str, *, now: datetime) -> None:
+    """Send a sign-in link to a known contact, at most once per address and window. The caller
+    answers the same whatever happened, so nobody learns who is a customer."""
+    contact = store.get_contact(email)
+    window = int(now.timestamp() // SIGNIN_WINDOW_SECONDS)
+    if (
+        contact is not None
+        and contact.account_ids
+        and store.claim(f"signin-request:{email}:{window}", ttl_days=1)
+    ):
+        publisher.publish(
+            [SignInRequested(email=email, dedupe_key=f"SignInRequested:{secrets.token_hex(8)}")]
+        )
+
+
+def licenses_of(store: PortalStore, contact: Contact) -> list[License]:
+    return [
+        license for account_id in contact.account_ids for license in store.licenses_of_account(account_id)
+    ]
+
+
+def own_license(store: PortalStore, contact: Contact, license_id: str) -> License:
+    license = store.get_license(license_id)
+    if license is None or license.account_id not in contact.account_ids:
+        raise NotFound("No such license.")
+    return license
+
+
+@dataclass(frozen=True)
+class LicenseRow:
+    license: License
+    code: Code
+    days_left: int
+
+
+def license_rows(store: PortalStore, contact: Contact, today: date) -> list[LicenseRow]:
+    """The customer's licenses, each with its validity and days left today."""
+    return [
+        LicenseRow(license, validity_code(license, today), days_left(license, today))
+        for license in licenses_of(store, contact)
+    ]
+
+
+@dataclass(frozen=True)
+class LicenseDetail(LicenseRow):
+    history: list[HistoryEntry]
+
+
+def license_detail(store: PortalStore, contact: Contact, license_id: str, today: date) -> LicenseDetail:
+    """One of the customer's licenses, with what the customer may see of its history, newest first."""
+    license = own_license(store, contact, license_id)
+    history = [entry for entry in reversed(store.license_history(license.id)) if entry.customer_visible]
+    return LicenseDetail(license, validity_code(license, today), days_left(license, today), history)
+
+
+@dataclass(frozen=True)
+class ReleaseRow:
+    release: Release
+    downloadable: bool
+    notes_html: str
+
+
+def product_releases(
+    store: PortalStore, contact: Contact, slug: str, today: date
+) -> tuple[Product, list[ReleaseRow]]:
+    """The product and its releases newest first, each with whether one of the customer's licenses
+    may download it; NotFound for a product none of the customer's licenses is for."""
+    licenses = [license for license in licenses_of(store, contact) if license.product == slug]
+    product = store.get_product(slug)
+    if not licenses or product is None:
+        raise NotFound("No such product.")
+    rows = [
+        ReleaseRow(
+            release,
+            downloads.entitling_license(licenses, release, today) is not None,
+            notes_html(release.notes_markdown),
+        )
+        for release in store.list_releases(slug)
+    ]
+    return product, rows
+
+
+def download_release(
+    store: PortalStore, files: downloads.ReleaseFiles, contact: Contact, slug: str, version: str, today: date
+) -> str:
+    """A presigned URL of a release the customer may download, recorded on the license that
+    entitles to it; NotFound for anything else."""
+    licenses = [license for license in licenses_of(store, contact) if license.product == slug]
+    release = next((r for r in store.list_releases(slug) if r.version == version), None) if licenses else None
+    if release is None or downloads.entitling_license(licenses, release, today) is None:
+        raise NotFound("No such release.")
+    return downloads.download(
+        store, files, licenses=licenses, release=release, today=today, actor=f"customer:{contact.email}"
+    )
+
+
+def deactivate_site(store: Any, contact: Contact, license_id: str, site: str) -> License:
+    """Free one of the license's sites (e.g. a site that moved)."""
+    license = own_license(store, contact, license_id)
+    answer = deactivate(store, key=license.key, site=site, actor=f"customer:{contact.email}")
+    if answer.code is Code.NOT_FOUND:
+        raise NotFound("This site is not activated.")
+    return license
+
+
+@dataclass(frozen=True)
+class RenewalOffer:
+    license: License
+    product: Product
+    new_end: date
+
+    @property
+    def price(self) -> Price | None:
+        return self.product.renewal_price
+
+    @property
+    def online(self) -> bool:
+        """Whether the renewal can be paid online (a renewal price or a Stripe price)."""
+        return self.product.renewal_price is not None or bool(self.product.stripe_price_ids)
+
+
+def renewal_offer(store: PortalStore, contact: Contact, license_id: str, today: date) -> RenewalOffer:
+    """The product and the end date a renewal paid today would give."""
+    license = own_license(store, contact, license_id)
+    product = store.require_product(license.product)
+    return RenewalOffer(license, product, renewal_end(license.ends_on, today, product.term_months))
+
+
+def start_renewal(
+    store: PortalStore,
+    checkout: CheckoutPort,
+    contact: Contact,
+    license_id: str,
+    *,
+    today: date,
+    return_url: str,
+) -> str:
+    """The checkout page that pays the renewal; its paid webhook extends the license."""
+    offer = renewal_offer(store, contact, license_id, today)
+    if offer.license.status is LicenseStatus.REVOKED:
+        raise InvalidInput("A revoked license cannot be renewed.")
+    if not offer.online:
+        raise RenewalUnavailable("This product has no online renewal price: contact us to renew.")
+    price = offer.price
+    return checkout.renewal_url(
+        RenewalOrder(
+            license_id=offer.license.id,
+            product=offer.product.slug,
+            product_name=offer.product.name,
+            email=contact.email,
+            price_id=None if price else offer.product.stripe_price_ids[0],
+            amount=price.amount if price else None,
+            currency=price.currency if price else None,
+            return_url=return_url,
+        )
+    )
+
+
+def licensed_products(store: PortalStore, contact: Contact) -> list[str]:
+    return sorted({license.product for license in licenses_of(store, contact)})
+
+
+def release_mail_choices(store: PortalStore, contact: Contact) -> list[dict[str, Any]]:
+    """Release mails on or off per licensed product (on by default)."""
+    return [
+        {"slug": slug, "on": slug not in contact.release_mail_opt_out}
+        for slug in licensed_products(store, contact)
+    ]
+
+
+def save_release_mail_choices(store: PortalStore, contact: Contact, wanted: set[str]) -> list[dict[str, Any]]:
+    products = licensed_products(store, contact)
+    for slug in products:
+        store.set_release_mails(contact.email, slug, enabled=slug in wanted)
+    return [{"slug": slug, "on": slug in wanted} for slug in products]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    email: str
+    product: str
+    product_name: str
+
+
+def subscription(store: PortalStore, signer: Signer, token: str) -> Subscription:
+    """Whom and which product an unsubscribe link is for; InvalidInput for a forged one."""
+    email, product = read_unsubscribe_token(signer, token)
+    found = store.get_product(product)
+    return Subscription(email, product, found.name if found else product)
+
+
+def unsubscribe(store: PortalStore, signer: Signer, token: str) -> Subscription:
+    """Stop one product's release mails to one contact, without signing in."""
+    found = subscription(store, signer, token)
+    store.set_release_mails(found.email, found.product, enabled=False)
+    return found

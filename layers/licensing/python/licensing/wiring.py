@@ -1,0 +1,127 @@
+"""The one composition root: the real dependencies of every function, each built once per warm
+process by a typed, cached getter, never at import time.
+
+Handlers receive them the Powertools way (`Annotated[DynamoStore, Depends(wiring.store)]`, replaced
+in tests with `app.dependency_overrides`) or call the getters directly (queue workers, jobs).
+`reset()` forgets them all, for tests and the dev server that change the environment.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+from .settings import Settings, get_settings, reset_settings
+
+if TYPE_CHECKING:
+    from .adapters.dynamo import DynamoStore
+    from .adapters.events import EventBridgePublisher
+    from .adapters.s3 import S3Files
+    from .adapters.ses import SesMailer
+    from .adapters.stripe_api import StripeApi, WebhookSecrets
+    from .checkout import CheckoutPort
+    from .services.purchases import Purchases
+    from .signing import Signer
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+@cache
+def store() -> DynamoStore:
+    from .adapters.dynamo import DynamoStore
+
+    return DynamoStore(settings().table_name)
+
+
+@cache
+def publisher() -> EventBridgePublisher:
+    from .adapters.events import EventBridgePublisher
+
+    return EventBridgePublisher(settings().event_bus_name)
+
+
+@cache
+def files() -> S3Files:
+    from .adapters.s3 import S3Files
+
+    return S3Files(settings().release_bucket)
+
+
+@cache
+def mailer() -> SesMailer:
+    from .adapters.ses import SesMailer
+
+    return SesMailer(settings().mail_from)
+
+
+@cache
+def signer() -> Signer:
+    """The deployment's signer: its seed from Secrets Manager in AWS, `SIGNING_KEY` locally."""
+    from .adapters.secrets import resolve
+    from .signing import Signer
+
+    current = settings()
+    return Signer.from_seed_hex(resolve(current.signing_key, current.signing_key_secret_arn) or "")
+
+
+@cache
+def stripe() -> StripeApi:
+    """The Stripe API (read-only calls and the renewal's Checkout Session); disabled without a key."""
+    from .adapters.secrets import resolve
+    from .adapters.stripe_api import StripeApi
+
+    current = settings()
+    api_key = resolve(current.stripe_api_key, current.stripe_api_key_secret_arn)
+    return StripeApi(api_key, current.stripe_api_base)
+
+
+@cache
+def webhook_secrets() -> WebhookSecrets:
+    from .adapters.stripe_api import WebhookSecrets
+
+    current = settings()
+    return WebhookSecrets(current.stripe_webhook_secret_arn, current.stripe_webhook_secret)
+
+
+@cache
+def purchases() -> Purchases:
+    """The Stripe purchases service of the webhook."""
+    from .dates import today
+    from .services.purchases import Purchases
+
+    return Purchases(store=store(), events=publisher(), stripe=stripe(), today=today)
+
+
+_checkout_override: CheckoutPort | None = None
+
+
+def checkout() -> CheckoutPort:
+    """Where a renewal is paid: Stripe Checkout, or the stand-in that the dev server provides."""
+    if _checkout_override is not None:
+        return _checkout_override
+    from .checkout import StripeCheckout
+
+    return StripeCheckout(stripe())
+
+
+def provide_checkout(port: CheckoutPort | None) -> None:
+    """The dev server's local checkout stand-in (production never calls this)."""
+    global _checkout_override
+    _checkout_override = port
+
+
+_GETTERS = (store, publisher, files, mailer, signer, stripe, webhook_secrets, purchases)
+
+
+def reset() -> None:
+    """Forget every built dependency, the settings and the AWS clients."""
+    from .adapters.aws import reset_clients
+    from .adapters.secrets import secret_values
+
+    for getter in _GETTERS:
+        getter.cache_clear()
+    secret_values.cache_clear()
+    reset_settings()
+    reset_clients()
