@@ -33,6 +33,7 @@ from botocore.exceptions import ClientError
 from .. import tables
 from ..dates import utc_now
 from ..errors import Conflict, NotFound
+from ..lifecycle import grace_ends_on
 from ..models import Account, Contact, HistoryEntry, License, LicenseStatus, Product, Release, Site
 from ..versions import version_sort_key
 from .aws import client, error_code, translate
@@ -84,9 +85,7 @@ def license_item(license: License) -> dict[str, Any]:
         item["active_pk"], item["active_sk"] = f"ACTIVE#{license.product}", license.id
         # A license saved ACTIVE after its natural lapse day (e.g. reinstated after a suspension
         # that spanned it) is picked up by tomorrow's job rather than never.
-        lapses_on = max(
-            license.ends_on + timedelta(days=license.grace_days + 1), utc_now().date() + timedelta(days=1)
-        )
+        lapses_on = max(grace_ends_on(license), utc_now().date()) + timedelta(days=1)
         item["lapse_pk"], item["lapse_sk"] = f"LAPSE#{lapses_on.isoformat()}", license.id
     if license.status in (LicenseStatus.ACTIVE, LicenseStatus.EXPIRED):
         item["ends_pk"], item["ends_sk"] = f"ENDS#{license.ends_on.isoformat()}", license.id
