@@ -85,9 +85,14 @@ def validity_code(license: License, today: date) -> Code:
         return Code(license.status.value)
     if today <= license.ends_on:
         return VALID
-    if today <= license.ends_on + timedelta(days=license.grace_days):
+    if today <= grace_ends_on(license):
         return GRACE_PERIOD
     return EXPIRED
+
+
+def grace_ends_on(license: License) -> date:
+    """The last day of a license's grace period, ``ends_on + grace_days``: it lapses the day after."""
+    return license.ends_on + timedelta(days=license.grace_days)
 
 
 def is_valid(code: str) -> bool:

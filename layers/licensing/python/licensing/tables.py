@@ -1,8 +1,8 @@
 """The one definition of the DynamoDB table: keys, indexes and TTL.
 
 Read by the CDK stack (infra/) and by the local dev server, so the deployed and the local table
-never drift. Items of every kind share one table; the key patterns are in ``keys_for``-style
-helpers of the store. Indexes:
+never drift. Items of every kind share one table; the key patterns are built in
+``licensing.adapters.dynamo.keys``. Indexes:
 
 - ``gsi1`` (overloaded): ``ACCOUNT#<id>`` -> the account's licenses; ``PRODUCTS`` and
   ``ACCOUNTS`` -> the catalogue and the account list.

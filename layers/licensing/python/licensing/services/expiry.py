@@ -16,10 +16,11 @@ from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 
-from ..errors import Conflict, TransientError
+from ..errors import NotFound, TransientError
 from ..events import Event, LicenseExpired, LicenseExpiring
-from ..lifecycle import Action, transition
+from ..lifecycle import Action, grace_ends_on, transition
 from ..models import HistoryEntry, License, LicenseStatus
+from .licenses import Change, LicenseWriter, update_license
 
 logger = Logger(service="licensing")
 
@@ -29,11 +30,9 @@ CATCH_UP_DAYS = 14  # a job that stopped for longer than this resumes from today
 _LAST_RUN = "job:expiry:last-day"
 
 
-class ExpiryStore(Protocol):
+class ExpiryStore(LicenseWriter, Protocol):
     def licenses_ending_on(self, day: date) -> Any: ...
     def licenses_lapsing_on(self, day: date) -> Any: ...
-    def get_license(self, license_id: str) -> License | None: ...
-    def save_license(self, license: License, history: Any = ..., refs: Any = ...) -> License: ...
     def get_claim(self, key: str) -> dict[str, Any] | None: ...
     def remember(self, key: str, detail: dict[str, Any], *, ttl_days: int) -> None: ...
 
@@ -125,11 +124,10 @@ def _announcement(
 
 def _write_expired(store: ExpiryStore, license_id: str, day: date) -> bool:
     """Write EXPIRED on a license whose grace ended before `day`, unless it changed meanwhile."""
-    for _ in range(3):
-        license = store.get_license(license_id)
-        grace_ended = license is not None and license.ends_on + timedelta(days=license.grace_days) < day
-        if license is None or license.status is not LicenseStatus.ACTIVE or not grace_ended:
-            return False  # renewed, revoked or suspended since the index was read
+
+    def expire(license: License) -> Change | None:
+        if license.status is not LicenseStatus.ACTIVE or grace_ends_on(license) >= day:
+            return None  # renewed, revoked or suspended since the index was read
         expired = license.model_copy(update={"status": transition(license.status, Action.EXPIRE)})
         entry = HistoryEntry(
             license_id=license.id,
@@ -138,9 +136,16 @@ def _write_expired(store: ExpiryStore, license_id: str, day: date) -> bool:
             detail={"ends_on": license.ends_on.isoformat(), "grace_days": license.grace_days},
             customer_visible=True,
         )
-        try:
-            store.save_license(expired, [entry])
-        except Conflict:
-            continue
-        return True
-    raise TransientError("a lapsing license kept changing; the next run writes it")
+        return Change(expired, [entry])
+
+    try:
+        updated = update_license(
+            store,
+            license_id,
+            expire,
+            attempts=3,
+            exhausted=TransientError("a lapsing license kept changing; the next run writes it"),
+        )
+    except NotFound:
+        return False  # deleted since the index was read
+    return updated is not None

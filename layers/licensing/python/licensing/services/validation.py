@@ -19,6 +19,7 @@ from ..keys import license_id_for_key, lookup_key
 from ..lifecycle import EXPIRED, VALID, days_left, is_valid, validity_code
 from ..models import HistoryEntry, License, Site
 from ..sites import is_development_host, normalize_site
+from .licenses import retry_on_conflict
 
 NOT_FOUND = Code.NOT_FOUND
 PRODUCT_MISMATCH = Code.PRODUCT_MISMATCH
@@ -109,7 +110,8 @@ def activate(
     host = _site(site)
     if host is None:
         raise InvalidInput("A site is required.")
-    for _ in range(_ATTEMPTS):
+
+    def attempt() -> Answer:
         license = find_license(store, key)
         if license is None:
             return Answer(NOT_FOUND, host=host)
@@ -137,16 +139,17 @@ def activate(
             customer_visible=True,
         )
         new_site = Site(host=host, counted=counted)
-        try:
-            store.add_site(license, new_site, entry, today=today, daily_cap=DAILY_ACTIVATIONS)
-        except Conflict:
-            continue  # raced with another activation: read again and decide again
+        # Conflict: raced with another activation; read again and decide again.
+        store.add_site(license, new_site, entry, today=today, daily_cap=DAILY_ACTIVATIONS)
         # The license as the conditional write left it: no second read.
         activated = license.model_copy(
             update={"sites": {**license.sites, host: new_site}, "revision": license.revision + 1}
         )
         return _with_limit_event(Answer(VALID, activated, host), host)
-    raise Conflict("The license kept changing; try again.")
+
+    return retry_on_conflict(
+        attempt, attempts=_ATTEMPTS, exhausted=Conflict("The license kept changing; try again.")
+    )
 
 
 def _with_limit_event(answer: Answer, host: str) -> Answer:
@@ -170,7 +173,8 @@ def deactivate(store: Any, *, key: str, site: str, actor: str = "extension") -> 
     host = _site(site)
     if host is None:
         raise InvalidInput("A site is required.")
-    for _ in range(_ATTEMPTS):
+
+    def attempt() -> Answer:
         license = find_license(store, key)
         if license is None or host not in license.sites:
             return Answer(NOT_FOUND, license, host)
@@ -181,12 +185,12 @@ def deactivate(store: Any, *, key: str, site: str, actor: str = "extension") -> 
             detail={"site": host},
             customer_visible=True,
         )
-        try:
-            store.remove_site(license, host, entry)
-        except Conflict:
-            continue
+        store.remove_site(license, host, entry)  # Conflict: raced; read again and decide again
         remaining = {name: kept for name, kept in license.sites.items() if name != host}
         return Answer(
             VALID, license.model_copy(update={"sites": remaining, "revision": license.revision + 1}), host
         )
-    raise Conflict("The license kept changing; try again.")
+
+    return retry_on_conflict(
+        attempt, attempts=_ATTEMPTS, exhausted=Conflict("The license kept changing; try again.")
+    )
