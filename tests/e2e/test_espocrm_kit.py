@@ -172,3 +172,14 @@ def test_the_kit_names_espocrms_own_hooks() -> None:
     # The key is readable by administrators only, never sent to every user's browser.
     config = json.loads((module / "metadata" / "app" / "config.json").read_text())
     assert config["params"]["crmExporterLicenseKey"]["level"] == "admin"
+
+
+def test_espocrms_update_check_finds_the_newest_release(local_system: LocalSystem) -> None:
+    # The URL EspoCRM's CheckNewExtensionVersion job builds: {checkVersionUrl}/release/latest/?name=...
+    check_version_url = f"{local_system.url}/espocrm"
+    query = "name=CRM+Exporter"
+    answer = requests.get(f"{check_version_url}/release/latest/?{query}", timeout=10)
+    assert answer.status_code == 200 and answer.json()["version"] == "1.2.0"
+    assert "Support for EspoCRM 9" in answer.json()["notes"]
+    custom = requests.get(f"{check_version_url}/release/latest/?name=Acme+Sales+Automation", timeout=10)
+    assert custom.status_code == 404

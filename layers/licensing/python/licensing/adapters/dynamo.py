@@ -245,6 +245,16 @@ class DynamoStore:
         items = self._query_key(f"PRODUCT#{product}", sk_prefix="RELEASE#", newest_first=True)
         return [Release.model_validate(_data(item)) for item in items]
 
+    def product_with_releases(self, slug: str) -> tuple[Product | None, list[Release]]:
+        """A product and its releases, newest first, in one query of the product's partition."""
+        product, releases = None, []
+        for item in self._query_key(f"PRODUCT#{slug}", newest_first=True):
+            if item["sk"] == "PRODUCT":
+                product = Product.model_validate(_data(item))
+            elif str(item["sk"]).startswith("RELEASE#"):
+                releases.append(Release.model_validate(_data(item)))
+        return product, releases
+
     def get_release(self, product: str, version: str) -> Release | None:
         item = self._get(f"PRODUCT#{product}", f"RELEASE#{version_sort_key(version)}")
         return Release.model_validate(_data(item)) if item else None
