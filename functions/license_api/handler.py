@@ -350,4 +350,7 @@ def sign(result: dict[str, Any], path: str) -> dict[str, Any]:
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return sign(app.resolve(event, context), str(event.get("rawPath", "")))
+    from licensing.bodies import refuse_unreadable_json
+
+    refused = refuse_unreadable_json(event)
+    return sign(refused or app.resolve(event, context), str(event.get("rawPath", "")))
