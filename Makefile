@@ -53,6 +53,7 @@ test: install
 	@command -v unshare >/dev/null || { echo "make test needs unshare (util-linux) to keep DynamoDB Local off the network" >&2; exit 1; }
 	@command -v ip >/dev/null || { echo "make test needs ip (iproute2) to bring up loopback in DynamoDB Local's namespace" >&2; exit 1; }
 	@command -v chromium >/dev/null || { echo "make test needs Chromium for the portal's browser tests: apt-get install -y chromium" >&2; exit 1; }
+	@command -v php >/dev/null && php -m | grep -qx curl && php -m | grep -qx sodium || { echo "make test needs PHP 8.1+ with curl and sodium for the extension-side clients: apt-get install -y php-cli php-curl" >&2; exit 1; }
 	$(BIN)/pytest -m "not dynamodb_local" $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-dynamodb-local
 

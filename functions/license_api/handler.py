@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Depends, Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
@@ -289,6 +289,30 @@ def license_file(
     return _json(200, document | {"nonce": request.nonce, "timestamp": iso_timestamp(now)})
 
 
+class EspoCrmRelease(BaseModel):
+    version: str = Field(
+        description="The newest release's version; EspoCRM compares it with the installed one."
+    )
+    notes: str = Field(description="Its release notes, as plain text.")
+
+
+@app.get("/espocrm/release/latest/", include_in_schema=False)
+@app.get("/espocrm/release/latest")
+def espocrm_latest_release(
+    store: Store, name: Annotated[str, Query(max_length=200)] = ""
+) -> Response[EspoCrmRelease]:
+    """EspoCRM's own update check (`checkVersionUrl` = `{base URL}/espocrm`): the newest release of
+    the public product whose name or slug is `name`; 404 for any other name. Cacheable for an hour."""
+    from licensing.services.espocrm import latest_release
+
+    latest = latest_release(store, name)
+    if latest is None:
+        raise NotFound("No public product has this name.")
+    answer = _json(200, latest.body())
+    answer.headers["Cache-Control"] = "public, max-age=3600"
+    return answer
+
+
 def sign(result: dict[str, Any], path: str) -> dict[str, Any]:
     """Sign the exact body bytes of every /v1/licenses/* answer, errors included."""
     if not path.startswith(SIGNED_PREFIXES) or result.get("isBase64Encoded"):
@@ -303,4 +327,7 @@ def sign(result: dict[str, Any], path: str) -> dict[str, Any]:
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return sign(app.resolve(event, context), str(event.get("rawPath", "")))
+    from licensing.bodies import refuse_unreadable_json
+
+    refused = refuse_unreadable_json(event)
+    return sign(refused or app.resolve(event, context), str(event.get("rawPath", "")))

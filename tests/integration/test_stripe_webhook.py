@@ -594,3 +594,28 @@ def test_a_replaced_secret_is_picked_up_by_a_warm_function(
     secrets.put_secret_value(SecretId=arn, SecretString=SECRET)  # the operator pastes Stripe's secret
     wiring.webhook_secrets().refresh_seconds = 0  # instead of waiting out the refresh interval
     assert shop.post(s.event("checkout.session.completed", session)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[]", b"null", b'"x"', b"[" * 5000 + b"]" * 5000, b'{"id": "evt_1", "data": []}', b'{"id": "\xff"}'],
+)
+def test_a_correctly_signed_body_that_is_no_event_is_refused(shop: Shop, body: bytes) -> None:
+    import hashlib
+    import hmac
+
+    # Signed over the exact bytes, as Stripe signs (the SDK's helper only signs text).
+    when = int(time.time())
+    digest = hmac.new(SECRET.encode(), f"{when}.".encode() + body, hashlib.sha256).hexdigest()
+    header = f"t={when},v1={digest}"
+    before = boto3.client("dynamodb").scan(TableName=shop.aws["names"].table)["Items"]
+    answer = requests.post(
+        f"{shop.url}/webhooks/stripe",
+        data=body,
+        headers={"Stripe-Signature": header, "Content-Type": "application/json"},
+        timeout=20,
+    )
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "INVALID_REQUEST"
+    assert boto3.client("dynamodb").scan(TableName=shop.aws["names"].table)["Items"] == before
+    assert shop.queued() == []

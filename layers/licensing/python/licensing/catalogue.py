@@ -72,8 +72,8 @@ QUEUES: tuple[Queue, ...] = (NOTIFICATIONS,)
 FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="license_api",
-        description="The /v1 license API for installed extensions.",
-        routes=("ANY /v1/{proxy+}",),
+        description="The /v1 license API for installed extensions, and EspoCRM's update check.",
+        routes=("ANY /v1/{proxy+}", "GET /espocrm/{proxy+}"),
         rights=(TABLE_READ, TABLE_WRITE, BUCKET_READ, EVENTS_PUT, SIGNING_KEY),
         memory_mb=1024,
     ),

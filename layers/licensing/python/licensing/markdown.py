@@ -18,3 +18,15 @@ def notes_html(markdown: str) -> str:
     import nh3
 
     return str(nh3.clean(_parser().render(markdown or ""), link_rel="noopener noreferrer"))
+
+
+def notes_text(markdown: str) -> str:
+    """Release notes as plain text (for clients that show no HTML): list items keep a dash."""
+    import html
+    import re
+
+    import nh3
+
+    rendered = _parser().render(markdown or "").replace("<li>", "<li>- ")
+    text = html.unescape(nh3.clean(rendered, tags=set()))
+    return re.sub(r"\n{3,}", "\n\n", text).strip()

@@ -79,10 +79,12 @@ def verify_event(payload: bytes, signature_header: str | None, secrets: tuple[st
             )
         except stripe.SignatureVerificationError:
             continue
-        except ValueError as error:
+        except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as error:
+            # Correctly signed but not an event (not UTF-8, not JSON, `[]`, `null`, `"x"`, too deep).
             raise InvalidInput("The body is not a JSON Stripe event.") from error
-        body = event.to_dict() if hasattr(event, "to_dict") else dict(event)
-        if not isinstance(body.get("data", {}).get("object"), dict) or not body.get("id"):
+        body = event.to_dict() if hasattr(event, "to_dict") else event
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict) or not isinstance(data.get("object"), dict) or not body.get("id"):
             raise InvalidInput("The body is not a Stripe event.")
         return body
     raise InvalidInput("The Stripe signature does not verify (wrong secret, tampered body or too old).")

@@ -67,6 +67,16 @@ class CatalogueRepository(TableAccess):
         items = self._query_key(keys.product(product).pk, sk_prefix=keys.RELEASES, newest_first=True)
         return [Release.model_validate(without_keys(item)) for item in items]
 
+    def product_with_releases(self, slug: str) -> tuple[Product | None, list[Release]]:
+        """A product and its releases, newest first, in one query of the product's partition."""
+        product, releases = None, []
+        for item in self._query_key(keys.product(slug).pk, newest_first=True):
+            if item["sk"] == keys.product(slug).sk:
+                product = Product.model_validate(without_keys(item))
+            elif str(item["sk"]).startswith(keys.RELEASES):
+                releases.append(Release.model_validate(without_keys(item)))
+        return product, releases
+
     def get_release(self, product: str, version: str) -> Release | None:
         item = self._get(keys.release(product, version))
         return Release.model_validate(without_keys(item)) if item else None

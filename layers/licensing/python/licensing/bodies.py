@@ -1,0 +1,72 @@
+"""Refusing a JSON POST whose body cannot be read before any handler sees it: not JSON by its
+Content-Type (415), not UTF-8, not JSON, nested deeper than any request of the contract, or not
+an object (400). Each in the contract's error shape, so a client is told and nothing is written
+(the parser's own errors, UnicodeDecodeError and RecursionError, would otherwise be a 500 that
+tells the client to retry)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from typing import Any
+
+from .web import JSON, error_body
+
+# The deepest body of the contract is two levels; anything far deeper is not a request of ours.
+MAX_DEPTH = 32
+
+
+def _depth(value: Any) -> int:
+    depth, level = 0, [value]
+    while level:
+        depth += 1
+        level = [
+            child
+            for item in level
+            if isinstance(item, dict | list)
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, dict | list)
+        ]
+    return depth
+
+
+def _refusal(event: dict[str, Any], status: int, code: str, message: str) -> dict[str, Any]:
+    request_id = (event.get("requestContext") or {}).get("requestId") or str(uuid.uuid4())
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": JSON, "X-Request-Id": request_id},
+        "body": error_body(code, message),
+        "isBase64Encoded": False,
+    }
+
+
+def refuse_unreadable_json(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The answer to a POST whose body is not a readable JSON object, or None to go on."""
+    method = ((event.get("requestContext") or {}).get("http") or {}).get("method", "")
+    if method != "POST":
+        return None
+    headers = {str(name).lower(): str(value) for name, value in (event.get("headers") or {}).items()}
+    media_type = headers.get("content-type", JSON).split(";")[0].strip().lower()
+    if media_type != JSON and not media_type.endswith("+json"):
+        return _refusal(
+            event, 415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as JSON (Content-Type: application/json)."
+        )
+    raw = event.get("body") or ""
+    try:
+        data = base64.b64decode(raw, validate=True) if event.get("isBase64Encoded") else raw.encode("utf-8")
+        text = data.decode("utf-8")
+    except (binascii.Error, UnicodeError):
+        return _refusal(event, 400, "INVALID_REQUEST", "The body is not UTF-8 text.")
+    try:
+        body = json.loads(text)
+    except RecursionError:
+        return _refusal(event, 400, "INVALID_REQUEST", "The body is nested too deeply.")
+    except ValueError:
+        return _refusal(event, 400, "INVALID_REQUEST", "The body is not valid JSON.")
+    if not isinstance(body, dict):
+        return _refusal(event, 400, "INVALID_REQUEST", "The body is not a JSON object.")
+    if _depth(body) > MAX_DEPTH:
+        return _refusal(event, 400, "INVALID_REQUEST", "The body is nested too deeply.")
+    return None
