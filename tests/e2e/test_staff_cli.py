@@ -260,3 +260,32 @@ def test_contacts_are_added_and_removed_and_accounts_shown(local_system: LocalSy
     assert again.returncode != 0 and "not a contact" in again.stderr
     bad = cli(local_system, "accounts", "contacts", "add", "Contact Co", "not-an-email", "--yes")
     assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def run(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """The CLI exactly as typed: no options added."""
+    return subprocess.run([str(LICENSING), *arguments], capture_output=True, text=True, timeout=60)
+
+
+def test_shared_options_work_wherever_they_stand(local_system: LocalSystem) -> None:
+    """`--json`, `--local`, `--aws-port`, `--yes` and `--by` on the group or on the command."""
+    port = str(local_system.aws_port)
+    create = [
+        "accounts",
+        "--json",
+        "create",
+        "--name",
+        "Anywhere Ltd",
+        "--local",
+        "--yes",
+        "--aws-port",
+        port,
+    ]
+    assert ok(run(*create, "--email", "any@where.test"))["name"] == "Anywhere Ltd"
+    issue = ["--by", "group-level", "licenses", "issue", "--account", "any@where.test", "--product"]
+    issued = ok(run(*issue, "crm-exporter", "--by", "bea", "--yes", "--local", "--json", "--aws-port", port))
+    shown = ok(run("licenses", "show", issued["key"], "--json", "--local", "--aws-port", port))
+    assert shown["id"] == issued["id"]
+    assert any("issued by staff:bea" in line for line in shown["history"])  # the command's --by wins
+    table = cli(local_system, "licenses", "show", issued["id"], json_output=False)
+    assert table.returncode == 0 and table.stdout.startswith("id ")
