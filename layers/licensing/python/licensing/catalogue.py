@@ -70,6 +70,7 @@ NOTIFICATIONS = Queue(
         "LicenseRenewed",
         "LicenseStatusChanged",
         "PaymentFailed",
+        "PaymentReceived",
         "SiteLimitReached",
         "LicenseExpiring",
         "LicenseExpired",

@@ -143,3 +143,240 @@ def licenses_issue(
         name=name.strip() if name and name.strip() else None,
     )
     emit(obj, [license_row(license)], LICENSE_COLUMNS, single=True)
+
+
+def _date(value: Any) -> Any:
+    return value.date() if value is not None else None
+
+
+def _today() -> Any:
+    from ..dates import today
+
+    return today()
+
+
+@licenses.command("search")
+@click.option("--key", help="A key or a part of one (any case, spaces, dashes).")
+@click.option("--email", help="Any contact's email.")
+@click.option("--account", "account_ref", help="An account's name (or part of it), id or contact email.")
+@click.option("--site", help="A site, as a URL or host name.")
+@click.option("--product", help="A product slug.")
+@click.option("--status", help="ACTIVE, PENDING, SUSPENDED, REVOKED or EXPIRED.")
+@click.option("--invoice", help="An invoice link or reference, or a Stripe invoice or payment id.")
+@pass_obj
+def licenses_search(obj: CliContext, **criteria: Any) -> None:
+    """Find licenses from whatever the customer wrote in; every criterion given must match."""
+    from ..adapters.staff_queries import StaffQueries
+    from ..services.search import LicenseQuery, search_licenses
+
+    store = obj.store()
+    query = LicenseQuery(**{("account" if k == "account_ref" else k): v for k, v in criteria.items()})
+    found = search_licenses(store, StaffQueries(store), query)
+    emit(obj, [license_row(license) for license in found], SEARCH_COLUMNS)
+
+
+def _status_command(name: str, action_name: str, verb: str) -> None:
+    @licenses.command(name, help=f"{verb.capitalize()} a license; the customer is mailed.")
+    @click.argument("license_ref", metavar="KEY_OR_ID")
+    @click.option("--reason", default=None, help="Why (the history and the customer's mail say it).")
+    @pass_obj
+    def command(obj: CliContext, license_ref: str, reason: str | None) -> None:
+        from ..lifecycle import Action
+        from ..services.license_admin import change_status
+
+        store = obj.store()
+        license = find_license(store, license_ref)
+        actor = obj.actor()
+        obj.confirm(f"{verb.capitalize()} {license.display_key} ({license.name}, {license.status.value})?")
+        saved = change_status(
+            store, obj.events(), license.id, Action(action_name), actor=actor, reason=reason
+        )
+        emit(obj, [license_row(saved)], LICENSE_COLUMNS, single=True)
+
+
+_status_command("suspend", "SUSPEND", "suspend")
+_status_command("reinstate", "REINSTATE", "reinstate")
+_status_command("revoke", "REVOKE", "revoke (final)")
+
+
+@licenses.command("extend")
+@click.argument("license_ref", metavar="KEY_OR_ID")
+@click.option("--ends", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="New end date.")
+@click.option("--days", type=click.IntRange(1, 3650), default=None, help="Days added to the end date.")
+@pass_obj
+def licenses_extend(obj: CliContext, license_ref: str, ends: Any, days: int | None) -> None:
+    """Move a license's end date (no payment, no mail: see renew for a paid renewal)."""
+    from ..services.license_admin import extend
+
+    if (ends is None) == (days is None):
+        raise click.UsageError("give --ends or --days")
+    store = obj.store()
+    license = find_license(store, license_ref)
+    actor = obj.actor()
+    target = _date(ends) or f"{days} days later"
+    obj.confirm(f"Move the end of {license.display_key} from {license.ends_on} to {target}?")
+    saved = extend(store, license.id, actor=actor, today=_today(), ends_on=_date(ends), days=days)
+    emit(obj, [license_row(saved)], LICENSE_COLUMNS, single=True)
+
+
+@licenses.command("renew")
+@click.argument("license_ref", metavar="KEY_OR_ID")
+@click.option("--months", type=click.IntRange(1, 120), default=None, help="Default: the product's term.")
+@click.option(
+    "--payment-method",
+    type=click.Choice(["bank_transfer", "invoice", "stripe", "free"]),
+    default="invoice",
+    show_default=True,
+)
+@click.option("--invoice-url", default=None, help="Link to the invoice.")
+@click.option("--payment-status", type=click.Choice(["paid", "pending"]), default="paid", show_default=True)
+@click.option("--amount", default=None, help="The amount paid, e.g. 49.00.")
+@click.option("--currency", default=None, help="Its currency, e.g. eur (default: the product's).")
+@pass_obj
+def licenses_renew(
+    obj: CliContext,
+    license_ref: str,
+    months: int | None,
+    payment_method: str,
+    invoice_url: str | None,
+    payment_status: str,
+    amount: str | None,
+    currency: str | None,
+) -> None:
+    """A renewal paid outside Stripe: the renewal rule, history and mail of a Stripe renewal."""
+    from ..models import PaymentStatus
+    from ..services.renewals import money, renew_manually
+
+    store = obj.store()
+    license = find_license(store, license_ref)
+    cents = money(amount)
+    actor = obj.actor()
+    obj.confirm(f"Renew {license.display_key} ({license.name}, ends {license.ends_on})?")
+    saved = renew_manually(
+        store,
+        obj.events(),
+        license.id,
+        product=store.get_product(license.product),
+        today=_today(),
+        actor=actor,
+        months=months,
+        method=payment_method,
+        payment_status=PaymentStatus.FREE if payment_method == "free" else PaymentStatus(payment_status),
+        invoice_url=invoice_url,
+        amount=cents,
+        currency=currency,
+    )
+    emit(obj, [license_row(saved)], LICENSE_COLUMNS, single=True)
+
+
+@licenses.command("resend")
+@click.argument("license_ref", metavar="KEY_OR_ID")
+@pass_obj
+def licenses_resend(obj: CliContext, license_ref: str) -> None:
+    """The license mail again, with a fresh portal sign-in link."""
+    from ..services.license_admin import resend
+
+    store = obj.store()
+    license = find_license(store, license_ref)
+    emails = store.contact_emails(license.account_id)
+    actor = obj.actor()
+    obj.confirm(f"Mail {license.display_key} again to {', '.join(emails) or 'nobody'}?")
+    resend(store, obj.events(), license, actor=actor)
+    emit(
+        obj, [{"id": license.id, "key": license.display_key, "to": emails}], ["id", "key", "to"], single=True
+    )
+
+
+@licenses.group("sites")
+def licenses_sites() -> None:
+    """A license's activated sites."""
+
+
+@licenses_sites.command("add")
+@click.argument("license_ref", metavar="KEY_OR_ID")
+@click.argument("site")
+@pass_obj
+def licenses_sites_add(obj: CliContext, license_ref: str, site: str) -> None:
+    """Activate a site (the license's site limit holds)."""
+    from ..services.license_admin import add_site
+
+    store = obj.store()
+    license = find_license(store, license_ref)
+    actor = obj.actor()
+    obj.confirm(f"Activate {site} on {license.display_key}?")
+    saved = add_site(store, license, site, actor=actor, today=_today())
+    emit(obj, [license_row(saved)], LICENSE_COLUMNS, single=True)
+
+
+@licenses_sites.command("remove")
+@click.argument("license_ref", metavar="KEY_OR_ID")
+@click.argument("site")
+@pass_obj
+def licenses_sites_remove(obj: CliContext, license_ref: str, site: str) -> None:
+    """Deactivate a site: its slot is free again."""
+    from ..services.license_admin import remove_site
+
+    store = obj.store()
+    license = find_license(store, license_ref)
+    actor = obj.actor()
+    obj.confirm(f"Deactivate {site} on {license.display_key}?")
+    saved = remove_site(store, license, site, actor=actor)
+    emit(obj, [license_row(saved)], LICENSE_COLUMNS, single=True)
+
+
+@licenses.command("billing")
+@click.argument("license_ref", metavar="KEY_OR_ID")
+@click.option("--payment-status", type=click.Choice(["paid", "pending"]), default=None)
+@click.option("--invoice-url", default=None, help="Link to the invoice.")
+@click.option("--paid-on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="YYYY-MM-DD.")
+@pass_obj
+def licenses_billing(
+    obj: CliContext, license_ref: str, payment_status: str | None, invoice_url: str | None, paid_on: Any
+) -> None:
+    """An email sale's payment: paid later, its invoice; the customer is mailed once it is paid."""
+    from ..models import PaymentStatus
+    from ..services.license_admin import update_billing
+
+    store = obj.store()
+    license = find_license(store, license_ref)
+    actor = obj.actor()
+    obj.confirm(f"Update the billing of {license.display_key} ({license.billing.payment_status.value})?")
+    saved = update_billing(
+        store,
+        obj.events(),
+        license.id,
+        actor=actor,
+        today=_today(),
+        payment_status=PaymentStatus(payment_status) if payment_status else None,
+        invoice_url=invoice_url,
+        paid_on=_date(paid_on),
+    )
+    emit(
+        obj,
+        [license_row(saved) | {"paid_on": saved.billing.paid_on}],
+        [*LICENSE_COLUMNS, "paid_on"],
+        single=True,
+    )
+
+
+@licenses.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--product", default=None, help="Only this product's licenses.")
+@click.option("--status", default=None, help="Only licenses with this status.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None, help="A file.")
+@pass_obj
+def licenses_export(
+    obj: CliContext, fmt: str, product: str | None, status: str | None, output: str | None
+) -> None:
+    """Every license (of a product, with a status) with its account, contacts, sites and billing."""
+    from pathlib import Path
+
+    from ..adapters.staff_queries import StaffQueries
+    from ..services.search import export_rows, export_text
+
+    store = obj.store()
+    text = export_text(export_rows(store, StaffQueries(store), product=product, status=status), fmt)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)

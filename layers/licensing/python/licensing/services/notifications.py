@@ -38,6 +38,7 @@ _TEMPLATES = {
     "LicenseIssued": "license_issued",
     "LicensePending": "payment_pending",
     "PaymentFailed": "payment_failed",
+    "PaymentReceived": "payment_received",
     "LicenseRenewed": "license_renewed",
     "SiteLimitReached": "site_limit_reached",
     "LicenseExpiring": "license_expiring",
