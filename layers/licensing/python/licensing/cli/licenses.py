@@ -56,7 +56,17 @@ def _show(obj: CliContext, license: Any) -> None:
         + (f" ({entry.detail['reason']})" if entry.detail.get("reason") else "")
         for entry in obj.store().license_history(license.id)
     ]
-    emit(obj, [license_row(license) | {"history": history}], [*LICENSE_COLUMNS, "history"], single=True)
+    payments = [
+        f"{p.at} {p.reason} {p.amount / 100 if p.amount is not None else '-'} {p.currency or ''} "
+        f"{p.method} {p.status.value}" + (f" {p.invoice_url}" if p.invoice_url else "")
+        for p in license.payments
+    ]
+    row = license_row(license) | {
+        "paid_on": license.billing.paid_on,
+        "payments": payments,
+        "history": history,
+    }
+    emit(obj, [row], [*LICENSE_COLUMNS, "paid_on", "payments", "history"], single=True)
 
 
 @click.group(cls=StaffGroup)
