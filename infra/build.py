@@ -28,7 +28,7 @@ TEMPLATES_DIR = ROOT / "templates"
 REQUIREMENTS = ROOT / "requirements.lock"
 
 # Parts of the package that only run on a laptop: they import moto and click, which Lambda lacks.
-LOCAL_ONLY = frozenset({"devserver", "cli.py"})
+LOCAL_ONLY = frozenset({"devserver", "cli"})
 _NEVER_SHIPPED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 

@@ -35,7 +35,7 @@ class Storage(Construct):
                     sort_key=_attribute(index.sort_key),
                     projection_type=dynamodb.ProjectionType.ALL,
                 )
-                for index in tables.INDEXES
+                for index in tables.ALL_INDEXES
             ],
             time_to_live_attribute=tables.TTL_ATTRIBUTE,
             billing=dynamodb.Billing.on_demand(),

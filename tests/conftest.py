@@ -37,6 +37,9 @@ os.environ.update(
         "POWERTOOLS_DEV": "false",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "SIGNING_KEY": secrets.token_hex(32),
+        # Each test starts from empty queues (`aws`): moto's documented switch lifts SQS's
+        # once-a-minute purge limit.
+        "MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR": "false",
     }
 )
 
@@ -59,16 +62,47 @@ def moto_endpoint() -> Iterator[str]:
     reset_clients()
 
 
-@pytest.fixture
-def aws(moto_endpoint: str) -> Iterator[dict[str, Any]]:
-    """A fresh emulator with the local resources provisioned; yields the queue URLs and names."""
+@pytest.fixture(scope="session")
+def provisioned(moto_endpoint: str) -> dict[str, str]:
+    """The local resources, provisioned once per test session; tests are isolated by data (`aws`)."""
     requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10)
+    reset_clients()
+    return provision(boto3.session.Session())
+
+
+def _empty_resources(session: Any, queues: dict[str, str]) -> None:
+    """What one test leaves behind, gone: a fresh table, empty queues, bucket and mailbox, no
+    secrets. Much cheaper than resetting the emulator and provisioning everything again."""
+    from moto.ses.models import ses_backends
+
+    dynamodb = session.client("dynamodb")
+    dynamodb.delete_table(TableName=LOCAL.table)
+    create_table(dynamodb, LOCAL.table)
+    sqs = session.client("sqs")
+    for url in queues.values():
+        for queue_url in (url, f"{url}-dlq"):  # each queue and its dead-letter queue
+            sqs.purge_queue(QueueUrl=queue_url)
+    s3 = session.client("s3")
+    objects = s3.list_objects_v2(Bucket=LOCAL.bucket).get("Contents", [])
+    if objects:
+        s3.delete_objects(Bucket=LOCAL.bucket, Delete={"Objects": [{"Key": o["Key"]} for o in objects]})
+    secrets = session.client("secretsmanager")
+    for secret in secrets.list_secrets().get("SecretList", []):
+        secrets.delete_secret(SecretId=secret["ARN"], ForceDeleteWithoutRecovery=True)
+    for backend in ses_backends.values():
+        for regional in backend.values():
+            regional.sent_messages.clear()
+
+
+@pytest.fixture
+def aws(moto_endpoint: str, provisioned: dict[str, str]) -> Iterator[dict[str, Any]]:
+    """The emulator with the local resources, empty for this test; yields the queue URLs and names."""
     reset_clients()
     reset_settings()
     wiring.reset()
     session = boto3.session.Session()
-    queues = provision(session)
-    yield {"endpoint": moto_endpoint, "queues": queues, "names": LOCAL, "session": session}
+    _empty_resources(session, provisioned)
+    yield {"endpoint": moto_endpoint, "queues": provisioned, "names": LOCAL, "session": session}
     reset_settings()
 
 

@@ -260,3 +260,231 @@ def test_contacts_are_added_and_removed_and_accounts_shown(local_system: LocalSy
     assert again.returncode != 0 and "not a contact" in again.stderr
     bad = cli(local_system, "accounts", "contacts", "add", "Contact Co", "not-an-email", "--yes")
     assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def run(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """The CLI exactly as typed: no options added."""
+    return subprocess.run([str(LICENSING), *arguments], capture_output=True, text=True, timeout=60)
+
+
+def test_shared_options_work_wherever_they_stand(local_system: LocalSystem) -> None:
+    """`--json`, `--local`, `--aws-port`, `--yes` and `--by` on the group or on the command."""
+    port = str(local_system.aws_port)
+    create = [
+        "accounts",
+        "--json",
+        "create",
+        "--name",
+        "Anywhere Ltd",
+        "--local",
+        "--yes",
+        "--aws-port",
+        port,
+    ]
+    assert ok(run(*create, "--email", "any@where.test"))["name"] == "Anywhere Ltd"
+    issue = ["--by", "group-level", "licenses", "issue", "--account", "any@where.test", "--product"]
+    issued = ok(run(*issue, "crm-exporter", "--by", "bea", "--yes", "--local", "--json", "--aws-port", port))
+    shown = ok(run("licenses", "show", issued["key"], "--json", "--local", "--aws-port", port))
+    assert shown["id"] == issued["id"]
+    assert any("issued by staff:bea" in line for line in shown["history"])  # the command's --by wins
+    table = cli(local_system, "licenses", "show", issued["id"], json_output=False)
+    assert table.returncode == 0 and table.stdout.startswith("id ")
+
+
+def test_a_week_of_support_work_from_the_command_line(local_system: LocalSystem, tmp_path: Path) -> None:
+    """Monday a customer lost their key, Tuesday a bank transfer arrived, Wednesday a site moved,
+    Thursday a custom deal was renewed, Friday a chargeback: each from what the customer wrote."""
+    ok(cli(local_system, "accounts", "create", "--name", "Weekday GmbH", "--yes"))
+    ok(
+        cli(
+            local_system,
+            *("accounts", "contacts", "add", "Weekday GmbH", "Lena@Weekday.test", "--name", "Lena"),
+            "--yes",
+        )
+    )
+    issue = ["licenses", "issue", "--account", "lena@weekday.test", "--product", "crm-exporter"]
+    sale = ok(
+        cli(
+            local_system,
+            *issue,
+            *("--name", "Weekday shop", "--payment-method", "bank_transfer", "--payment-status", "pending"),
+            "--yes",
+        )
+    )
+    assert (sale["name"], sale["payment_status"]) == ("Weekday shop", "pending")
+    assert mails_to(local_system, "lena@weekday.test")
+    # Monday: "I lost my key" from lena@weekday.test.
+    (found,) = ok(cli(local_system, "licenses", "search", "--email", "LENA@weekday.test"))
+    assert found["key"] == sale["key"]
+    ok(cli(local_system, "licenses", "resend", found["key"], "--by", "ann", "--yes"))
+    deadline = time.monotonic() + 30
+    while len(mails_to(local_system, "lena@weekday.test")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    resent = mails_to(local_system, "lena@weekday.test")[-1]
+    assert sale["key"] in resent["text"] and "/portal/auth?token=" in resent["text"]
+    assert resent["text"].startswith("Hello Lena,")
+    # Tuesday: the bank transfer arrived.
+    paid = ok(
+        cli(
+            local_system,
+            *("licenses", "billing", sale["key"], "--payment-status", "paid", "--paid-on", "2026-01-05"),
+            *("--invoice-url", "https://invoices.test/W-1", "--yes"),
+        )
+    )
+    assert (paid["payment_status"], paid["paid_on"]) == ("paid", "2026-01-05")
+    deadline = time.monotonic() + 30
+    subjects: list[str] = []
+    while "Payment received for your CRM Exporter license" not in subjects and time.monotonic() < deadline:
+        subjects = [mail["subject"] for mail in mails_to(local_system, "lena@weekday.test")]
+    assert "Payment received for your CRM Exporter license" in subjects
+    # Wednesday: the shop moved to a new domain.
+    ok(cli(local_system, "licenses", "sites", "add", sale["id"], "https://old.weekday.test/shop", "--yes"))
+    ok(cli(local_system, "licenses", "sites", "remove", sale["id"], "old.weekday.test", "--yes"))
+    moved = ok(cli(local_system, "licenses", "sites", "add", sale["id"], "https://Shop.Weekday.de/", "--yes"))
+    assert moved["sites"] == ["shop.weekday.de"]
+    (by_site,) = ok(cli(local_system, "licenses", "search", "--site", "http://shop.weekday.de/checkout"))
+    assert by_site["id"] == sale["id"]
+    # Thursday: the deal is renewed by invoice for 24 months.
+    renewed = ok(
+        cli(
+            local_system,
+            *("licenses", "renew", sale["key"], "--months", "24", "--payment-method", "invoice"),
+            *("--amount", "98.00", "--currency", "eur", "--by", "bob", "--yes"),
+        )
+    )
+    assert renewed["ends_on"] > sale["ends_on"]
+    subjects = []
+    deadline = time.monotonic() + 30
+    while not any("is renewed until" in s for s in subjects) and time.monotonic() < deadline:
+        subjects = [mail["subject"] for mail in mails_to(local_system, "lena@weekday.test")]
+    assert f"Your CRM Exporter license is renewed until {renewed['ends_on']}" in subjects
+    # Friday: a chargeback is looked into, then the license revoked; a reinstatement is refused.
+    assert (
+        ok(cli(local_system, "licenses", "suspend", sale["key"], "--reason", "chargeback", "--yes"))["status"]
+        == "SUSPENDED"
+    )
+    ok(cli(local_system, "licenses", "revoke", sale["key"], "--reason", "chargeback lost", "--yes"))
+    refused = cli(local_system, "licenses", "reinstate", sale["key"], "--yes")
+    assert refused.returncode != 0 and "revocation is final" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    shown = ok(cli(local_system, "licenses", "show", sale["key"]))
+    assert shown["status"] == "REVOKED"
+    actions = " | ".join(shown["history"])
+    for done in ("issued", "payment received", "site activated", "renewed by staff:bob", "revoked"):
+        assert done in actions
+    exported = tmp_path / "licenses.csv"
+    ok_export = cli(
+        local_system, "licenses", "export", "--format", "csv", "--status", "revoked", "-o", str(exported)
+    )
+    assert ok_export.returncode == 0, ok_export.stderr
+    assert sale["key"] in exported.read_text() and "lena@weekday.test" in exported.read_text()
+
+
+def test_bad_input_is_one_line_a_non_zero_exit_and_changes_nothing(local_system: LocalSystem) -> None:
+    ok(cli(local_system, "accounts", "create", "--name", "Careful Ltd", "--email", "c@careful.test", "--yes"))
+    license = ok(
+        cli(
+            local_system,
+            "licenses",
+            "issue",
+            "--account",
+            "Careful Ltd",
+            "--product",
+            "crm-exporter",
+            "--yes",
+        )
+    )
+    for arguments, says in (
+        (("licenses", "suspend", "lic_doesnotexist", "--yes"), "no license"),
+        (
+            ("licenses", "extend", license["key"], "--ends", "2001-01-01", "--yes"),
+            "before the license's start",
+        ),
+        (("licenses", "search", "--product", "nope"), "no product"),
+        (("licenses", "search", "--status", "sleeping"), "no status"),
+        (("accounts", "show", "nobody@careful.test"), "no account"),
+        (("accounts", "erase", "Nobody Inc", "--yes"), "no account named"),
+        (("licenses", "renew", license["key"], "--amount", "12.345", "--yes"), "not an amount"),
+        (("licenses", "sites", "remove", license["key"], "never.careful.test", "--yes"), "not activated"),
+        (("licenses", "billing", license["key"], "--yes"), "give --payment-status"),
+    ):
+        result = cli(local_system, *arguments)
+        assert result.returncode != 0, arguments
+        assert says in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    unchanged = ok(cli(local_system, "licenses", "show", license["key"]))
+    assert (unchanged["ends_on"], unchanged["status"], unchanged["sites"]) == (
+        license["ends_on"],
+        "ACTIVE",
+        [],
+    )
+    assert [line.split(" by ")[0][17:] for line in unchanged["history"]] == ["issued"]
+
+
+def test_an_account_is_exported_and_erased_and_mails_stop(local_system: LocalSystem) -> None:
+    ok(cli(local_system, "accounts", "create", "--name", "Forget Me", "--person", "--yes"))
+    ok(
+        cli(
+            local_system,
+            "accounts",
+            "contacts",
+            "add",
+            "Forget Me",
+            "me@forget.test",
+            "--name",
+            "Fay",
+            "--yes",
+        )
+    )
+    license = ok(
+        cli(
+            local_system,
+            "licenses",
+            "issue",
+            "--account",
+            "me@forget.test",
+            "--product",
+            "crm-exporter",
+            "--yes",
+        )
+    )
+    assert mails_to(local_system, "me@forget.test")
+    exported = ok(cli(local_system, "accounts", "export", "me@forget.test"))
+    assert exported["contacts"][0]["contact"]["email"] == "me@forget.test"
+    assert exported["licenses"][0]["id"] == license["id"]
+    ok(cli(local_system, "accounts", "erase", "me@forget.test", "--yes"))
+    assert cli(local_system, "accounts", "show", "me@forget.test").returncode != 0
+    kept = ok(cli(local_system, "licenses", "show", license["key"]))
+    assert kept["status"] == "ACTIVE" and "Forget Me" not in kept["name"]
+    before = len(mails_to(local_system, "me@forget.test", wait_seconds=0))
+    refused = cli(local_system, "licenses", "resend", license["key"], "--yes")
+    assert refused.returncode != 0 and "no contact" in refused.stderr
+    assert len(mails_to(local_system, "me@forget.test", wait_seconds=0)) == before
+
+
+def test_reports_expiring_lists_what_ends_soon(local_system: LocalSystem) -> None:
+    from datetime import timedelta
+
+    from licensing.dates import today
+
+    ok(cli(local_system, "accounts", "create", "--name", "Ending Soon AG", "--yes"))
+    ends = (today() + timedelta(days=3)).isoformat()
+    license = ok(
+        cli(
+            local_system,
+            *(
+                "licenses",
+                "issue",
+                "--account",
+                "Ending Soon AG",
+                "--product",
+                "crm-exporter",
+                "--ends",
+                ends,
+            ),
+            "--yes",
+        )
+    )
+    rows = ok(cli(local_system, "reports", "expiring", "--days", "7"))
+    assert [(row["key"], row["days_left"]) for row in rows if row["account"] == "Ending Soon AG"] == [
+        (license["key"], 3)
+    ]

@@ -23,7 +23,7 @@ def package(tmp_path: Path) -> tuple[Path, Path]:
     for name in (
         "__init__.py",
         "models.py",
-        "cli.py",
+        "cli/__init__.py",
         "devserver/__init__.py",
         "devserver/gateway.py",
         "services/cli.py",
@@ -49,7 +49,7 @@ def test_package_layer_has_the_package_without_local_only_parts_and_the_template
     assert _files(layer) == {
         "python/licensing/__init__.py",
         "python/licensing/models.py",
-        # Only the package's own cli.py is local-only; a module of that name deeper down ships.
+        # Only the package's own cli is local-only; a module of that name deeper down ships.
         "python/licensing/services/cli.py",
         "templates/email/license_issued.html",
     }
@@ -72,7 +72,7 @@ def test_package_layer_of_the_repository_leaves_out_devserver_and_cli(tmp_path: 
     assert (shipped / "catalogue.py").is_file()
     assert (shipped / "tables.py").is_file()
     assert not (shipped / "devserver").exists()
-    assert not (shipped / "cli.py").exists()
+    assert not (shipped / "cli").exists()
 
 
 def test_placeholder_layer_is_an_empty_python_layer(tmp_path: Path) -> None:

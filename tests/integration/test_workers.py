@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from typing import Any
 
 import boto3
@@ -17,11 +18,13 @@ WORKER = catalogue.Function(name="worker", description="test worker", queue="q",
 
 
 def make_queue(visibility: int = 1, max_receives: int = 2) -> tuple[str, str]:
+    # A name of its own: the emulator is shared by the whole session.
+    name = f"work-{uuid.uuid4().hex[:12]}"
     sqs = boto3.client("sqs")
-    dlq = sqs.create_queue(QueueName="work-dlq")["QueueUrl"]
+    dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     url = sqs.create_queue(
-        QueueName="work",
+        QueueName=name,
         Attributes={
             "VisibilityTimeout": str(visibility),
             "RedrivePolicy": json.dumps(
@@ -62,7 +65,9 @@ def test_a_batch_arrives_in_the_lambda_shape_and_failures_stay(aws: dict[str, An
         done += worker.poll_once()
     assert done == 2
     record = seen[0]["Records"][0]
-    assert record["eventSource"] == "aws:sqs" and record["eventSourceARN"].endswith(":work")
+    assert record["eventSource"] == "aws:sqs" and record["eventSourceARN"].endswith(
+        ":" + url.rsplit("/", 1)[-1]
+    )
     assert {"messageId", "receiptHandle", "body", "attributes", "md5OfBody", "awsRegion"} <= set(record)
     assert record["attributes"]["ApproximateReceiveCount"] == "1"
     assert count(url) == 1  # the failed one, invisible until its timeout

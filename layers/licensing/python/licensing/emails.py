@@ -92,6 +92,7 @@ EMAILS: tuple[Email, ...] = (
     Email("license_issued", ev.LicenseIssued, signin_link=True),
     Email("payment_pending", ev.LicensePending, applies=_still_pending),
     Email("payment_failed", ev.PaymentFailed),
+    Email("payment_received", ev.PaymentReceived),
     Email(
         "license_renewed",
         ev.LicenseRenewed,

@@ -80,6 +80,12 @@ class LicenseRenewed(LicenseEvent):
     previous_ends_on: str | None = None
 
 
+class PaymentReceived(LicenseEvent):
+    """A payment outside Stripe recorded by staff (an email sale paid later)."""
+
+    detail_type = "PaymentReceived"
+
+
 class LicenseStatusChanged(LicenseEvent):
     detail_type = "LicenseStatusChanged"
 
@@ -146,6 +152,7 @@ EVENTS: tuple[type[Event], ...] = (
     LicenseRenewed,
     LicenseStatusChanged,
     PaymentFailed,
+    PaymentReceived,
     SiteLimitReached,
     LicenseExpiring,
     LicenseExpired,

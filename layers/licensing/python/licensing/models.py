@@ -150,6 +150,22 @@ class Billing(_Model):
     stripe_subscription_id: str | None = None
     stripe_invoice_id: str | None = None
     stripe_charge_id: str | None = None
+    paid_on: date | None = None  # when a sale paid outside Stripe (bank transfer, invoice) was paid
+
+
+class Payment(_Model):
+    """One payment of a license (a renewal paid outside Stripe, so far), kept for bookkeeping."""
+
+    at: date
+    amount: Money | None = None
+    currency: str | None = None
+    method: str = "invoice"
+    status: PaymentStatus = PaymentStatus.PAID
+    invoice_url: str | None = None
+    paid_on: date | None = None
+    amount_refunded: Money = 0
+    reason: str = "renewal"
+    by: str | None = None
 
 
 class License(_Model):
@@ -168,6 +184,7 @@ class License(_Model):
     ends_on: date
     sites: dict[str, Site] = Field(default_factory=dict)
     billing: Billing = Field(default_factory=Billing)
+    payments: list[Payment] = Field(default_factory=list)
     max_sites: int = Field(ge=0)
     grace_days: int = Field(ge=0)
     development_hosts: list[str] = Field(default_factory=lambda: list(DEFAULT_DEVELOPMENT_HOSTS))

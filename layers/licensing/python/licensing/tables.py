@@ -9,6 +9,9 @@ never drift. Items of every kind share one table; the key patterns are built in
 - ``active`` (sparse): ``ACTIVE#<product>`` -> licenses that receive release mails.
 - ``ends`` (sparse): ``ENDS#<date>`` -> licenses whose term ends that day (reminders, expiry mail).
 - ``lapse`` (sparse): ``LAPSE#<date>`` -> licenses whose grace ends the day before (status write).
+- ``email`` (sparse, on the items' own ``email`` attribute): a person's contact, memberships,
+  sign-in tokens and portal sessions, so that a data-protection erasure finds every one of them
+  (tokens and sessions are keyed by a hash and could not be found otherwise).
 """
 
 from __future__ import annotations
@@ -34,11 +37,17 @@ INDEXES: tuple[Index, ...] = (
     Index("lapse", "lapse_pk", "lapse_sk"),
 )
 
+# Indexes keyed on attributes that are part of the items' data (not written for the index, so not
+# stripped when an item is read back as a model).
+DATA_INDEXES: tuple[Index, ...] = (Index("email", "email", "sk"),)
+
+ALL_INDEXES: tuple[Index, ...] = INDEXES + DATA_INDEXES
+
 
 def create_table_arguments(table_name: str) -> dict:
     """Arguments for ``dynamodb.create_table`` (local dev server and tests), on-demand billing."""
     attributes = {PARTITION_KEY, SORT_KEY}
-    for index in INDEXES:
+    for index in ALL_INDEXES:
         attributes.update((index.partition_key, index.sort_key))
     return {
         "TableName": table_name,
@@ -59,6 +68,6 @@ def create_table_arguments(table_name: str) -> dict:
                 ],
                 "Projection": {"ProjectionType": "ALL"},
             }
-            for index in INDEXES
+            for index in ALL_INDEXES
         ],
     }

@@ -1,0 +1,219 @@
+"""Finding licenses from whatever a customer wrote in (API.md section 4, `licenses search`): a
+partial key, any contact's email, an account's name, a site as a URL, a product, a status, an
+invoice. The narrowest criterion picks the candidates through an index or a lookup item (a key is
+one read, an email one contact read and one query per account, an account one query, a Stripe
+invoice or payment one reference read); the others filter them. Criteria that no index serves
+(a partial key, a site, a status alone) read every license account by account (no Scan)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import InvalidInput, NotFound
+from ..keys import compact_key, format_key, license_id_for_key, lookup_key
+from ..models import License, LicenseStatus
+from ..sites import normalize_site
+from .lookup import find_account, find_product
+
+_ALIASES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+@dataclass(frozen=True)
+class LicenseQuery:
+    key: str | None = None
+    email: str | None = None
+    account: str | None = None
+    site: str | None = None
+    product: str | None = None
+    status: str | None = None
+    invoice: str | None = None
+
+    def empty(self) -> bool:
+        return not any(vars(self).values())
+
+
+def parse_status(value: str) -> LicenseStatus:
+    try:
+        return LicenseStatus(value.strip().upper())
+    except ValueError:
+        names = ", ".join(status.value for status in LicenseStatus)
+        raise InvalidInput(f"no status {value!r} (one of {names})") from None
+
+
+def search_licenses(store: Any, queries: Any, query: LicenseQuery) -> list[License]:
+    """The licenses that match every given criterion, newest end date first."""
+    if query.empty():
+        raise InvalidInput("give at least one criterion (--key, --email, --account, --site, ...)")
+    status = parse_status(query.status) if query.status else None
+    if query.product:
+        find_product(store, query.product)
+    host = normalize_site(query.site) if query.site else None
+    key = compact_key(query.key).translate(_ALIASES) if query.key else None
+    account_ids = _account_ids(store, query.email, query.account)
+    candidates = _candidates(store, queries, query, account_ids)
+    found = {
+        license.id: license
+        for license in candidates
+        if (account_ids is None or license.account_id in account_ids)
+        and (key is None or key in license.key.translate(_ALIASES))
+        and (host is None or host in license.sites)
+        and (query.product is None or license.product == query.product)
+        and (status is None or license.status is status)
+        and (query.invoice is None or _invoice_matches(store, license, query.invoice))
+    }
+    return sorted(found.values(), key=lambda lic: (lic.ends_on, lic.id), reverse=True)
+
+
+def _account_ids(store: Any, email: str | None, account: str | None) -> set[str] | None:
+    """The accounts the email and account criteria allow; None when neither is given."""
+    allowed: set[str] | None = None
+    if email:
+        contact = store.get_contact(email)
+        allowed = set(contact.account_ids) if contact else set()
+    if account:
+        named = _accounts_named(store, account)
+        allowed = named if allowed is None else allowed & named
+    return allowed
+
+
+def _accounts_named(store: Any, reference: str) -> set[str]:
+    """An account by id, contact email or exact name; else every account whose name contains it."""
+    try:
+        return {find_account(store, reference).id}
+    except NotFound:
+        text = reference.strip().casefold()
+        return {account.id for account in store.list_accounts() if text in account.name.casefold()}
+
+
+def _candidates(
+    store: Any, queries: Any, query: LicenseQuery, account_ids: set[str] | None
+) -> Iterable[License]:
+    if query.key:
+        whole = _whole_key(query.key)
+        if whole is not None:
+            license = store.get_license(license_id_for_key(whole))
+            if license is not None:
+                return [license]
+    if account_ids is not None:
+        return [
+            license for account_id in sorted(account_ids) for license in store.licenses_of_account(account_id)
+        ]
+    if query.invoice:
+        ids = store.license_ids_for_ref(query.invoice.strip())
+        if ids:
+            return [license for license in (store.get_license(i) for i in ids) if license is not None]
+    if query.product and query.status and parse_status(query.status) is LicenseStatus.ACTIVE:
+        return store.active_licenses(query.product)
+    return queries.all_licenses()
+
+
+def _whole_key(raw: str) -> str | None:
+    try:
+        return lookup_key(raw)
+    except InvalidInput:
+        return None
+
+
+def _invoice_matches(store: Any, license: License, invoice: str) -> bool:
+    text = invoice.strip().casefold()
+    billing = license.billing
+    fields = [billing.invoice_url, billing.stripe_invoice_id, billing.stripe_payment_intent_id]
+    fields += [billing.stripe_checkout_session_id, billing.receipt_url]
+    fields += [payment.invoice_url for payment in license.payments]
+    if any(value and text in value.casefold() for value in fields):
+        return True
+    return license.id in store.license_ids_for_ref(invoice.strip())
+
+
+# -- export ----------------------------------------------------------------------------------------
+
+EXPORT_FIELDS = [
+    "id",
+    "key",
+    "name",
+    "product",
+    "type",
+    "status",
+    "starts_on",
+    "ends_on",
+    "account_id",
+    "account",
+    "emails",
+    "max_sites",
+    "sites",
+    "payment_status",
+    "payment_method",
+    "invoice_url",
+    "paid_on",
+    "amount_total",
+    "currency",
+    "payments",
+]
+
+
+def export_rows(
+    store: Any, queries: Any, *, product: str | None, status: str | None
+) -> Iterator[dict[str, Any]]:
+    """One row per license (of a product, with a status), with its account and contacts."""
+    wanted = parse_status(status) if status else None
+    if product:
+        find_product(store, product)
+    accounts: dict[str, tuple[str, list[str]]] = {}
+    for license in queries.all_licenses():
+        if (product and license.product != product) or (wanted and license.status is not wanted):
+            continue
+        if license.account_id not in accounts:
+            account = store.get_account(license.account_id)
+            accounts[license.account_id] = (
+                account.name if account else "",
+                store.contact_emails(license.account_id),
+            )
+        name, emails = accounts[license.account_id]
+        yield {
+            "id": license.id,
+            "key": format_key(license.key),
+            "name": license.name,
+            "product": license.product,
+            "type": license.type.value,
+            "status": license.status.value,
+            "starts_on": license.starts_on.isoformat(),
+            "ends_on": license.ends_on.isoformat(),
+            "account_id": license.account_id,
+            "account": name,
+            "emails": emails,
+            "max_sites": license.max_sites,
+            "sites": sorted(license.sites),
+            "payment_status": license.billing.payment_status.value,
+            "payment_method": license.billing.method,
+            "invoice_url": license.billing.invoice_url,
+            "paid_on": license.billing.paid_on.isoformat() if license.billing.paid_on else None,
+            "amount_total": license.billing.amount_total,
+            "currency": license.billing.currency,
+            "payments": [payment.model_dump(mode="json") for payment in license.payments],
+        }
+
+
+def export_text(rows: Iterable[dict[str, Any]], fmt: str) -> str:
+    """The rows as CSV (lists joined with `;`, the importer's separator) or as a JSON list."""
+    if fmt == "json":
+        return json.dumps(list(rows), indent=2)
+    if fmt != "csv":
+        raise InvalidInput("the export format is csv or json")
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(
+            {
+                name: ";".join(value)
+                if name in ("emails", "sites")
+                else (json.dumps(value) if name == "payments" else value)
+                for name, value in row.items()
+            }
+        )
+    return out.getvalue()
