@@ -162,3 +162,12 @@ def test_a_built_dependencies_layer_is_used_whatever_the_opt_in(
     monkeypatch.setattr(build, "LICENSING_LAYER_DIR", tmp_path / "layer-licensing")
     assert app.layer_assets(placeholders_allowed=False).dependencies == built
     assert app.layer_assets(placeholders_allowed=True).dependencies == built
+
+
+def test_the_staff_cli_works_on_the_stage_licensing_stage_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    from licensing import catalogue
+
+    monkeypatch.delenv(catalogue.STAGE_VARIABLE, raising=False)
+    assert catalogue.deployed_stack_name() == "dev-licensing"
+    monkeypatch.setenv(catalogue.STAGE_VARIABLE, "prod")
+    assert catalogue.deployed_stack_name() == "prod-licensing"

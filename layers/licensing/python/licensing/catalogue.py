@@ -98,6 +98,17 @@ def stack_name(stage: str = DEFAULT_STAGE) -> str:
 
 
 STACK_NAME = stack_name(DEFAULT_STAGE)
+# The staff CLI works on the stage this variable names (default `dev`).
+STAGE_VARIABLE = "LICENSING_STAGE"
+
+
+def deployed_stack_name() -> str:
+    """The stack the staff CLI works on: that of the stage in LICENSING_STAGE, else `dev`'s."""
+    import os
+
+    return stack_name(os.environ.get(STAGE_VARIABLE) or DEFAULT_STAGE)
+
+
 OUTPUT_TABLE = "TableName"
 OUTPUT_RELEASE_BUCKET = "ReleaseBucketName"
 OUTPUT_EVENT_BUS = "EventBusName"
