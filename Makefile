@@ -12,7 +12,7 @@ RUNTIME_PACKAGES := aws-lambda-powertools boto3 pydantic jinja2 stripe cryptogra
 LAMBDA_PLATFORM := manylinux2014_aarch64
 LAMBDA_PYTHON := 3.14
 
-.PHONY: help install lock run test test-dynamodb-local lint format synth build bench deploy clean
+.PHONY: help install lock run test test-dynamodb-local lint format synth build bench deploy cost clean
 
 help:
 	@echo "make run    - the local system with demo data on http://127.0.0.1:8000"
@@ -21,7 +21,8 @@ help:
 	@echo "make synth  - synthesize the CDK stack (offline)"
 	@echo "make build  - prepare the Lambda layers in build/"
 	@echo "make bench  - benchmarks, written to bench/results.json"
-	@echo "make deploy - build and cdk deploy"
+	@echo "make deploy - build and cdk deploy (CDK_ARGS=\"-c stage=prod -c domain=...\")"
+	@echo "make cost   - the stack's fixed monthly cost and the cost of 1,000 validations"
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -71,8 +72,12 @@ format: $(VENV)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Deploy settings (API.md section 6), e.g. make deploy CDK_ARGS="-c stage=prod -c domain=licenses.example.com
+# -c certificate_arn=arn:aws:acm:... -c alarm_email=ops@example.com -c mail_from=licenses@example.com".
+CDK_ARGS ?=
+
 synth: install
-	npx cdk synth --quiet
+	npx cdk synth --quiet $(CDK_ARGS)
 
 build: $(VENV)/.installed
 	$(BIN)/python -m infra.build --platform $(LAMBDA_PLATFORM) --python-version $(LAMBDA_PYTHON) $(RUNTIME_PACKAGES)
@@ -81,7 +86,13 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m bench
 
 deploy: build install
-	npx cdk deploy
+	npx cdk deploy $(CDK_ARGS)
+
+# The cost does not depend on the layers' contents: synthesize with the placeholder, then read it.
+cost: install
+	rm -rf cdk.out
+	npx cdk synth --quiet -c licensing:placeholderLayers=true $(CDK_ARGS) > /dev/null
+	$(BIN)/python -m infra.cost cdk.out
 
 clean:
 	rm -rf build cdk.out .pytest_cache .mypy_cache .ruff_cache

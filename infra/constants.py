@@ -11,11 +11,22 @@ from licensing.settings import Settings
 
 STACK_NAME = catalogue.STACK_NAME
 
-# Context keys (cdk.json or `cdk deploy -c KEY=VALUE`).
+# Context keys (cdk.json or `cdk deploy -c KEY=VALUE`); the short ones are API.md section 6.
 CONTEXT_SENDER_EMAIL = "licensing:senderEmail"
 CONTEXT_VENDOR_NAME = "licensing:vendorName"
+CONTEXT_STAGE = "stage"
+CONTEXT_DOMAIN = "domain"
+CONTEXT_CERTIFICATE_ARN = "certificate_arn"
+CONTEXT_ALARM_EMAIL = "alarm_email"
+CONTEXT_MAIL_FROM = "mail_from"
+CONTEXT_MONTHLY_BUDGET = "licensing:monthlyBudgetUsd"
+# Tests only: synthesize with an empty stand-in for the dependencies layer (never for a deploy).
+CONTEXT_PLACEHOLDER_LAYERS = "licensing:placeholderLayers"
 
 # Constructs composed by the stack.
+MONITORING = "Monitoring"
+MAIL = "Mail"
+
 STORAGE = "Storage"
 MESSAGING = "Messaging"
 SECRETS = "Secrets"
@@ -27,29 +38,51 @@ TABLE = "Table"
 RELEASE_BUCKET = "ReleaseBucket"
 ACCESS_LOGS_BUCKET = "AccessLogsBucket"
 
-# Inside Messaging; each catalogue queue adds "<Name>Queue", "<Name>DeadLetterQueue",
-# "<Name>Rule" and "<Name>DeadLetterAlarm".
+# Inside Messaging; each catalogue queue adds "<Name>Queue", "<Name>DeadLetterQueue" and
+# "<Name>Rule" (its alarms are Monitoring's). The bus is named by stage.
 EVENT_BUS = "EventBus"
-EVENT_BUS_NAME = "licensing"
 
 # Inside Secrets.
 STRIPE_WEBHOOK_SECRET = "StripeWebhookSecret"  # noqa: S105 (a construct id, not a secret)
 STRIPE_API_KEY_SECRET = "StripeApiKeySecret"  # noqa: S105 (a construct id, not a secret)
 SIGNING_KEY_SECRET = "SigningKeySecret"  # noqa: S105 (a construct id, not a secret)
+TOKEN_KEY_SECRET = "TokenKeySecret"  # noqa: S105 (a construct id, not a secret)
+# The function that puts a generated value into an empty secret, once, at its creation.
+SECRET_SEEDER = "Seeder"  # noqa: S105 (a construct id, not a secret)
+SECRET_SEED = "Seed"  # noqa: S105 (a construct id, not a secret)
 
 # Inside Api.
 HTTP_API = "HttpApi"
-HTTP_API_NAME = "licensing"
 DEFAULT_STAGE = "DefaultStage"
 ACCESS_LOGS = "AccessLogs"
 API_URL_OUTPUT = catalogue.OUTPUT_API_URL
+DOMAIN_NAME = "DomainName"
+API_MAPPING = "ApiMapping"
+# Where the operator points the domain's DNS record (CNAME or alias).
+DOMAIN_TARGET_OUTPUT = "DomainTarget"
+DOMAIN_ZONE_OUTPUT = "DomainHostedZoneId"
 
-# Inside Functions; each catalogue function adds "<Name>Function", "<Name>Role", "<Name>Logs"
-# and, when scheduled, "<Name>Schedule" and "<Name>ScheduleRole".
+# Inside Monitoring.
+ALARM_TOPIC = "AlarmTopic"
+ALARM_TOPIC_OUTPUT = "AlarmTopicArn"
+DASHBOARD = "Dashboard"
+BUDGET = "Budget"
+DEFAULT_MONTHLY_BUDGET_USD = 10
+
+# Inside Mail.
+EMAIL_IDENTITY = "EmailIdentity"
+CONFIGURATION_SET = "ConfigurationSet"
+MAIL_FROM_SUBDOMAIN = "bounce"
+
+# Inside Functions; each catalogue function adds "<Name>Function", "<Name>Role", "<Name>Logs",
+# "<Name>LiveAlias" and, when scheduled, "<Name>Schedule", "<Name>ScheduleRole" and
+# "<Name>FailuresQueue".
 LICENSING_LAYER = "LicensingLayer"
 DEPENDENCIES_LAYER = "DependenciesLayer"
 
 LOG_LEVEL = "INFO"
+# Every function is invoked through this alias, so a deploy switches code and layers at once.
+LIVE_ALIAS = "live"
 # Lambda mounts layers at /opt: where the licensing layer's `templates/` folder appears (infra.build).
 LAMBDA_TEMPLATES_DIR = "/opt/templates"
 
@@ -77,3 +110,11 @@ ENV_TEMPLATES_DIR = _environment_name("templates_dir")
 ENV_STRIPE_WEBHOOK_SECRET_ARN = _environment_name("stripe_webhook_secret_arn")
 ENV_STRIPE_API_KEY_SECRET_ARN = _environment_name("stripe_api_key_secret_arn")
 ENV_SIGNING_KEY_SECRET_ARN = _environment_name("signing_key_secret_arn")
+# Not Settings fields yet: runtime code that reads them is the integrator's part (README).
+ENV_TOKEN_KEY_SECRET_ARN = "TOKEN_KEY_SECRET_ARN"  # noqa: S105 (a variable name, not a secret)
+ENV_SES_CONFIGURATION_SET = "SES_CONFIGURATION_SET"
+ENV_STAGE = "LICENSING_STAGE"
+# Read by licensing.adapters.aws: SDK timeouts kept under the function's own.
+ENV_SDK_CONNECT_TIMEOUT = "AWS_SDK_CONNECT_TIMEOUT"
+ENV_SDK_READ_TIMEOUT = "AWS_SDK_READ_TIMEOUT"
+ENV_SDK_MAX_ATTEMPTS = "AWS_SDK_MAX_ATTEMPTS"

@@ -1,8 +1,12 @@
 """One Lambda function per catalogue entry, each with only the rights the catalogue gives it.
 
-A catalogue right becomes the narrowest ``grant_*`` helper CDK has for it plus the environment
-variables that name the granted resource. A function with a queue is fed by it; a function with
-a schedule is invoked by EventBridge Scheduler through a role that may invoke nothing else.
+A catalogue right becomes the narrowest statement for it (explicit actions: CDK's ``grant_read_data``
+would add Scan and stream reads) plus the environment variables that name the granted resource.
+Every function is reached through its ``live`` alias (routes, queue mapping, schedule), so that a
+deploy switches its code and its layers together. A function with a queue is fed by it; a
+function with a schedule is invoked by EventBridge Scheduler through a role that may invoke
+nothing else, with retries, and a failed run lands in a dead-letter queue that is alarmed.
+Functions trace with X-Ray and log JSON.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -33,6 +38,49 @@ RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 _NEVER_SHIPPED = ["__pycache__", "*.pyc"]
+# Release files live under this prefix of the bucket (licensing.services.releases).
+RELEASE_OBJECTS = "releases/*"
+TABLE_READ_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:ConditionCheckItem",
+)
+TABLE_WRITE_ACTIONS = (
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+)
+# A failed scheduled run is retried: by Scheduler when it cannot invoke, by Lambda when the run fails.
+SCHEDULE_RETRIES = 3
+SCHEDULE_MAX_EVENT_AGE = Duration.hours(6)
+ASYNC_RETRIES = 2
+FAILURE_RETENTION = Duration.days(14)
+
+
+@dataclass(frozen=True)
+class SdkTimeouts:
+    """boto3's connect and read timeouts and attempts, so that its worst case fits the function's."""
+
+    connect_seconds: int
+    read_seconds: int
+    max_attempts: int
+
+    @classmethod
+    def within(cls, function_timeout_seconds: int) -> SdkTimeouts:
+        attempts = 3 if function_timeout_seconds >= 60 else 2 if function_timeout_seconds >= 8 else 1
+        connect = 2 if function_timeout_seconds >= 20 else 1
+        # Standard retry mode waits up to 2**n seconds before retry n+1; a fifth is left for the work.
+        backoff = 2 ** (attempts - 1) - 1
+        read = (int(function_timeout_seconds * 0.8) - backoff) // attempts - connect
+        return cls(connect_seconds=connect, read_seconds=max(1, min(read, 20)), max_attempts=attempts)
+
+    @property
+    def worst_case_seconds(self) -> int:
+        return (
+            self.max_attempts * (self.connect_seconds + self.read_seconds) + 2 ** (self.max_attempts - 1) - 1
+        )
 
 
 @dataclass(frozen=True)
@@ -55,6 +103,10 @@ class Backends:
     sender_email: str
     vendor_name: str
     public_base_url: str
+    stage: str
+    metrics_namespace: str
+    # The SES configuration set of the stage, when it has one (`mail_from`).
+    configuration_set: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +140,9 @@ class Functions(Construct):
             self._layer(constants.DEPENDENCIES_LAYER, layers.dependencies, "Pinned third-party packages."),
         ]
         self.functions: dict[str, lambda_.Function] = {}
+        self.aliases: dict[str, lambda_.Alias] = {}
+        # Per scheduled function: where its failed runs go.
+        self.failure_queues: dict[str, sqs.Queue] = {}
         for spec in specs:
             self.functions[spec.name] = self._function(spec, source_root)
 
@@ -104,47 +159,46 @@ class Functions(Construct):
     def _catalogue_rights(self) -> dict[str, _Right]:
         backends = self._backends
         secrets = backends.secrets
+        table_arn = backends.table.table_arn
         table = {constants.ENV_TABLE: backends.table.table_name}
         table_indexes = {
             f"Resource::{self._arn(backends.table)}/index/*": "Queries on the indexes of this one table "
             "(licensing.tables.INDEXES); the index ARNs exist only as this pattern.",
         }
         bucket = {constants.ENV_RELEASE_BUCKET: backends.release_bucket.bucket_name}
+        release_objects = backends.release_bucket.arn_for_objects(RELEASE_OBJECTS)
         bucket_objects = {
-            f"Resource::{self._arn(backends.release_bucket)}/*": "The objects of the release bucket, "
-            "whose keys are release files named at run time; no other bucket.",
+            f"Resource::{self._arn(backends.release_bucket)}/{RELEASE_OBJECTS}": "The release files of the "
+            "release bucket, whose keys are named at run time (releases/PRODUCT/VERSION/FILE); no other "
+            "object or bucket.",
         }
+
+        def statement(actions: tuple[str, ...], resources: list[str]) -> Callable[[iam.IGrantable], object]:
+            return lambda grantee: iam.Grant.add_to_principal(
+                grantee=grantee, actions=list(actions), resource_arns=resources
+            )
+
+        mail = {constants.ENV_MAIL_FROM: formataddr((backends.vendor_name, backends.sender_email))}
+        if backends.configuration_set is not None:
+            mail[constants.ENV_SES_CONFIGURATION_SET] = backends.configuration_set
         return {
-            catalogue.TABLE_READ: _Right(table, backends.table.grant_read_data, table_indexes),
-            catalogue.TABLE_WRITE: _Right(table, backends.table.grant_write_data, table_indexes),
+            catalogue.TABLE_READ: _Right(
+                table, statement(TABLE_READ_ACTIONS, [table_arn, f"{table_arn}/index/*"]), table_indexes
+            ),
+            catalogue.TABLE_WRITE: _Right(table, statement(TABLE_WRITE_ACTIONS, [table_arn])),
+            # Presigned downloads are authorized as the function's own GetObject.
             catalogue.BUCKET_READ: _Right(
-                bucket,
-                backends.release_bucket.grant_read,
-                {
-                    **bucket_objects,
-                    **{
-                        f"Action::s3:{family}*": f"CDK's grant_read: the read-only s3:{family}* family "
-                        "(object versions and attributes for downloads), on the release bucket only."
-                        for family in ("GetObject", "GetBucket", "List")
-                    },
-                },
+                bucket, statement(("s3:GetObject",), [release_objects]), bucket_objects
             ),
             catalogue.BUCKET_WRITE: _Right(
                 bucket,
-                backends.release_bucket.grant_put,
-                {
-                    **bucket_objects,
-                    "Action::s3:Abort*": "CDK's grant_put: aborting its own multipart uploads of "
-                    "large release files, on the release bucket only.",
-                },
+                statement(("s3:PutObject", "s3:AbortMultipartUpload"), [release_objects]),
+                bucket_objects,
             ),
             catalogue.EVENTS_PUT: _Right(
                 {constants.ENV_EVENT_BUS: backends.bus.event_bus_name}, backends.bus.grant_put_events_to
             ),
-            catalogue.MAIL_SEND: _Right(
-                {constants.ENV_MAIL_FROM: formataddr((backends.vendor_name, backends.sender_email))},
-                self._grant_mail,
-            ),
+            catalogue.MAIL_SEND: _Right(mail, self._grant_mail),
             catalogue.STRIPE_WEBHOOK_SECRET: _Right(
                 {constants.ENV_STRIPE_WEBHOOK_SECRET_ARN: secrets.stripe_webhook_secret.secret_arn},
                 secrets.stripe_webhook_secret.grant_read,
@@ -156,6 +210,10 @@ class Functions(Construct):
             catalogue.SIGNING_KEY: _Right(
                 {constants.ENV_SIGNING_KEY_SECRET_ARN: secrets.signing_key.secret_arn},
                 secrets.signing_key.grant_read,
+            ),
+            catalogue.TOKEN_KEY: _Right(
+                {constants.ENV_TOKEN_KEY_SECRET_ARN: secrets.token_key.secret_arn},
+                secrets.token_key.grant_read,
             ),
         }
 
@@ -172,13 +230,21 @@ class Functions(Construct):
         stack = Stack.of(self)
         address = self._backends.sender_email
         identities = (address, address.rpartition("@")[2])
+        resources = [
+            stack.format_arn(service="ses", resource="identity", resource_name=identity)
+            for identity in identities
+        ]
+        # A send through a configuration set is authorized against the set too.
+        if self._backends.configuration_set is not None:
+            resources.append(
+                stack.format_arn(
+                    service="ses",
+                    resource="configuration-set",
+                    resource_name=self._backends.configuration_set,
+                )
+            )
         return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["ses:SendEmail", "ses:SendRawEmail"],
-            resource_arns=[
-                stack.format_arn(service="ses", resource="identity", resource_name=identity)
-                for identity in identities
-            ],
+            grantee=grantee, actions=["ses:SendEmail", "ses:SendRawEmail"], resource_arns=resources
         )
 
     def _function(self, spec: catalogue.Function, source_root: Path) -> lambda_.Function:
@@ -196,19 +262,30 @@ class Functions(Construct):
         )
         log_group = logs.LogGroup(self, f"{prefix}Logs", retention=LOG_RETENTION)
         log_group.grant_write(role)
+        sdk = SdkTimeouts.within(spec.timeout_seconds)
         environment = {
             "POWERTOOLS_SERVICE_NAME": spec.name,
+            "POWERTOOLS_LOG_LEVEL": constants.LOG_LEVEL,
+            "POWERTOOLS_METRICS_NAMESPACE": self._backends.metrics_namespace,
+            # Answers carry license keys and signed tokens: traces keep neither.
+            "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
             "LOG_LEVEL": constants.LOG_LEVEL,
+            constants.ENV_STAGE: self._backends.stage,
             constants.ENV_VENDOR_NAME: self._backends.vendor_name,
             constants.ENV_PUBLIC_BASE_URL: self._backends.public_base_url,
             constants.ENV_TEMPLATES_DIR: constants.LAMBDA_TEMPLATES_DIR,
+            constants.ENV_SDK_CONNECT_TIMEOUT: str(sdk.connect_seconds),
+            constants.ENV_SDK_READ_TIMEOUT: str(sdk.read_seconds),
+            constants.ENV_SDK_MAX_ATTEMPTS: str(sdk.max_attempts),
         }
-        wildcards: dict[str, str] = {}
+        wildcards: dict[str, str] = {
+            "Resource::*": "X-Ray's PutTraceSegments and PutTelemetryRecords (active tracing) have no "
+            "resource-level permissions.",
+        }
         for right in spec.rights:
             environment.update(self._rights[right].environment)
             wildcards.update(self._rights[right].wildcards)
             self._rights[right].grant(role)
-        _acknowledge_wildcards(role, wildcards)
         environment.update(spec.extra_environment)
 
         function = lambda_.Function(
@@ -225,22 +302,54 @@ class Functions(Construct):
             environment=environment,
             role=role,
             log_group=log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
+            tracing=lambda_.Tracing.ACTIVE,
+            reserved_concurrent_executions=spec.reserved_concurrency,
         )
+        # The version (and so the alias) changes with the code, the configuration and the layers.
+        alias = lambda_.Alias(
+            self, f"{prefix}LiveAlias", alias_name=constants.LIVE_ALIAS, version=function.current_version
+        )
+        self.aliases[spec.name] = alias
         if spec.queue is not None:
-            function.add_event_source(
+            alias.add_event_source(
                 event_sources.SqsEventSource(
                     self._backends.queues[spec.queue],
                     batch_size=spec.batch_size,
                     report_batch_item_failures=True,
+                    max_concurrency=spec.max_concurrency,
                 )
             )
         if spec.schedule is not None:
-            self._schedule(spec, spec.schedule, prefix, function)
+            self._schedule(spec, spec.schedule, prefix, alias)
+        _acknowledge_wildcards(role, wildcards)
         return function
 
-    def _schedule(
-        self, spec: catalogue.Function, expression: str, prefix: str, function: lambda_.Function
-    ) -> None:
+    def _schedule(self, spec: catalogue.Function, expression: str, prefix: str, alias: lambda_.Alias) -> None:
+        failures = sqs.Queue(
+            self,
+            f"{prefix}FailuresQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=FAILURE_RETENTION,
+        )
+        self.failure_queues[spec.name] = failures
+        Validations.of(failures).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-SQS3",
+                reason="This queue is itself the dead-letter queue of the schedule and of the "
+                "function's asynchronous invocations (their DeadLetterConfig and OnFailure name it), "
+                "which cdk-nag does not recognise as such.",
+            )
+        )
+        # Scheduler invokes asynchronously: a run that fails is Lambda's to retry, then to report.
+        alias.configure_async_invoke(
+            retry_attempts=ASYNC_RETRIES,
+            max_event_age=SCHEDULE_MAX_EVENT_AGE,
+            on_failure=destinations.SqsDestination(failures),
+        )
         role = iam.Role(
             self,
             f"{prefix}ScheduleRole",
@@ -251,14 +360,8 @@ class Functions(Construct):
             ),
             description=f"EventBridge Scheduler: invoke the {spec.name} function, nothing else.",
         )
-        function.grant_invoke(role)
-        _acknowledge_wildcards(
-            role,
-            {
-                f"Resource::{self._arn(function)}:*": "CDK's grant_invoke: the versions and aliases "
-                "of this one function.",
-            },
-        )
+        alias.grant_invoke(role)
+        failures.grant_send_messages(role)
         scheduler.CfnSchedule(
             self,
             f"{prefix}Schedule",
@@ -267,10 +370,15 @@ class Functions(Construct):
             schedule_expression_timezone="UTC",
             flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
             target=scheduler.CfnSchedule.TargetProperty(
-                arn=function.function_arn,
+                arn=alias.function_arn,
                 role_arn=role.role_arn,
                 # The function learns which day it runs for, even when a run is retried later.
                 input=json.dumps({"scheduled_time": "<aws.scheduler.scheduled-time>"}),
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                    maximum_retry_attempts=SCHEDULE_RETRIES,
+                    maximum_event_age_in_seconds=int(SCHEDULE_MAX_EVENT_AGE.to_seconds()),
+                ),
+                dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=failures.queue_arn),
             ),
         )
 

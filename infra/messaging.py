@@ -1,11 +1,10 @@
-"""The event bus and, per catalogue queue, an SQS queue fed by a rule, its DLQ and an alarm."""
+"""The event bus and, per catalogue queue, an SQS queue fed by a rule, and its DLQ (alarmed by Monitoring)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from aws_cdk import Duration
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sqs as sqs
@@ -21,9 +20,12 @@ DEAD_LETTER_RETENTION = Duration.days(14)
 class Messaging(Construct):
     """Domain events on a custom EventBridge bus, routed by detail type to worker queues."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, queues: Sequence[catalogue.Queue]) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, name_prefix: str, queues: Sequence[catalogue.Queue]
+    ) -> None:
         super().__init__(scope, construct_id)
-        self.bus = events.EventBus(self, constants.EVENT_BUS, event_bus_name=constants.EVENT_BUS_NAME)
+        # Named by stage: two stages of one account have a bus each.
+        self.bus = events.EventBus(self, constants.EVENT_BUS, event_bus_name=name_prefix)
         self.queues: dict[str, sqs.Queue] = {}
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
         for spec in queues:
@@ -66,21 +68,6 @@ class Messaging(Construct):
                     max_event_age=Duration.hours(24),
                 )
             ],
-        )
-        cloudwatch.Alarm(
-            self,
-            f"{prefix}DeadLetterAlarm",
-            alarm_description=(
-                f"Messages of the {spec.name} queue failed {spec.max_receive_count} times and wait "
-                "in its dead-letter queue: fix the cause, then redrive them."
-            ),
-            metric=dead_letter_queue.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(5), statistic=cloudwatch.Stats.MAXIMUM
-            ),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         self.queues[spec.name] = queue
         self.dead_letter_queues[spec.name] = dead_letter_queue

@@ -11,6 +11,9 @@ from infra import constants
 from licensing import tables
 
 ACCESS_LOG_DAYS = 365
+# Kept on deletion and replacement; removed only when the very first deploy fails and rolls back,
+# while the buckets are still empty, so that a failed first deploy leaves nothing behind.
+BUCKET_REMOVAL_POLICY = RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
 
 
 def _attribute(name: str) -> dynamodb.Attribute:
@@ -44,6 +47,8 @@ class Storage(Construct):
             ),
             deletion_protection=True,
             encryption=dynamodb.TableEncryptionV2.aws_managed_key(),
+            # Plain Retain, not RetainExceptOnCreate: deletion protection would make the delete of a
+            # failed first deploy's rollback fail; an empty table left behind costs nothing.
             removal_policy=RemovalPolicy.RETAIN,
         )
 
@@ -56,7 +61,7 @@ class Storage(Construct):
             enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(ACCESS_LOG_DAYS))],
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=BUCKET_REMOVAL_POLICY,
         )
         Validations.of(self.access_logs_bucket).acknowledge(
             Acknowledgment(
@@ -76,5 +81,5 @@ class Storage(Construct):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             server_access_logs_bucket=self.access_logs_bucket,
             server_access_logs_prefix="releases/",
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=BUCKET_REMOVAL_POLICY,
         )

@@ -1,8 +1,11 @@
 """Synthesize the CDK app once per session and share its templates with every infra test.
 
-Two stacks are synthesized, both checked by cdk-nag: the real one, from the catalogue, and one
-from an example catalogue that uses every trigger (route, queue, schedule) and every right, so
-that each construct path is proven before the real catalogue grows into it.
+Three stacks are synthesized in one app, all checked by cdk-nag: the real one from the catalogue
+with the default context (stage ``dev``, no optional value); the same catalogue with every optional
+context value of API.md section 6 set (``production``); and one from an example catalogue that
+uses every trigger (route, queue, schedule) and every right, so that each construct path is proven
+before the real catalogue grows into it. The tests opt in to an empty placeholder for the
+dependencies layer explicitly, by building the layer assets themselves.
 """
 
 from __future__ import annotations
@@ -26,7 +29,18 @@ from tests.conftest import ROOT
 
 SENDER_EMAIL = "licenses@vendor.example"
 VENDOR_NAME = "Example Vendor"
-EXAMPLE_STACK_NAME = "ExampleCatalogueStack"
+EXAMPLE_STAGE = "example"
+EXAMPLE_STACK_NAME = catalogue.stack_name(EXAMPLE_STAGE)
+# Every optional context value set, as a vendor's production deploy would.
+PRODUCTION = {
+    "stage": "prod",
+    "domain": "licenses.vendor.example",
+    "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/0b5a1f6e-2f4d-4a8e-9c0d-1e2f3a4b5c6d",
+    "alarm_email": "ops@vendor.example",
+    "mail_from": "licenses@mail.vendor.example",
+    "monthly_budget_usd": 25,
+}
+PRODUCTION_STACK_NAME = catalogue.stack_name(str(PRODUCTION["stage"]))
 
 # The catalogue plus what it does not use yet (named "example" so they never clash with it).
 EXAMPLE_QUEUE = catalogue.Queue(name="example_jobs", detail_types=("ExampleRequested",), max_receive_count=3)
@@ -81,6 +95,16 @@ class Deployment:
             if environment.get("POWERTOOLS_SERVICE_NAME") == name:
                 return logical_id, resource
         raise KeyError(name)
+
+    def alias(self, name: str) -> tuple[str, dict[str, Any]]:
+        """The logical id and resource of the ``live`` alias of a catalogue function."""
+        function_id, _ = self.function(name)
+        (found,) = [
+            (logical_id, resource)
+            for logical_id, resource in self.resources("AWS::Lambda::Alias").items()
+            if resource["Properties"]["FunctionName"] == {"Ref": function_id}
+        ]
+        return found
 
     def statements_of(self, function_name: str) -> list[dict[str, Any]]:
         """Every IAM statement of the role of a catalogue function."""
@@ -139,12 +163,26 @@ def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
         licensing=build.copy_package_layer(build.PACKAGE_DIR, build.TEMPLATES_DIR, work / "layer-licensing"),
         dependencies=build.placeholder_layer(work / "layer-deps"),
     )
+    # Another dependencies layer for production, as a later `make build` would give.
+    other_dependencies = build.placeholder_layer(work / "layer-deps-2")
+    (other_dependencies / "python" / "newer.txt").write_text("another build\n")
     app = cdk.App(outdir=str(work / "cdk.out"))
     LicensingStack(
         app,
         constants.STACK_NAME,
         config=LicensingConfig(
             sender_email=SENDER_EMAIL, vendor_name=VENDOR_NAME, source_root=ROOT, layers=layers
+        ),
+    )
+    LicensingStack(
+        app,
+        PRODUCTION_STACK_NAME,
+        config=LicensingConfig(
+            sender_email=SENDER_EMAIL,
+            vendor_name=VENDOR_NAME,
+            source_root=ROOT,
+            layers=LayerAssets(licensing=layers.licensing, dependencies=other_dependencies),
+            **PRODUCTION,  # type: ignore[arg-type]
         ),
     )
     LicensingStack(
@@ -157,6 +195,7 @@ def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
             layers=layers,
             functions=EXAMPLE_FUNCTIONS,
             queues=EXAMPLE_QUEUES,
+            stage=EXAMPLE_STAGE,
         ),
     )
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
@@ -180,12 +219,20 @@ def stack(synthesis: Synthesis) -> Deployment:
 
 
 @pytest.fixture(scope="session")
+def production(synthesis: Synthesis) -> Deployment:
+    """The real catalogue with every optional context value set (PRODUCTION)."""
+    return _deployment(synthesis, PRODUCTION_STACK_NAME, catalogue.FUNCTIONS, catalogue.QUEUES)
+
+
+@pytest.fixture(scope="session")
 def example(synthesis: Synthesis) -> Deployment:
     """The stack of the example catalogue: every trigger and every right."""
     return _deployment(synthesis, EXAMPLE_STACK_NAME, EXAMPLE_FUNCTIONS, EXAMPLE_QUEUES)
 
 
-@pytest.fixture(scope="session", params=["catalogue", "example"])
-def deployment(request: pytest.FixtureRequest, stack: Deployment, example: Deployment) -> Deployment:
-    """Each of the two stacks in turn."""
-    return stack if request.param == "catalogue" else example
+@pytest.fixture(scope="session", params=["catalogue", "production", "example"])
+def deployment(
+    request: pytest.FixtureRequest, stack: Deployment, production: Deployment, example: Deployment
+) -> Deployment:
+    """Each of the three stacks in turn."""
+    return {"catalogue": stack, "production": production, "example": example}[request.param]

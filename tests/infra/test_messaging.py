@@ -1,6 +1,6 @@
-"""Every queue: fed by a rule on the bus, encrypted, TLS-only, with a DLQ and an alarm.
+"""Every queue: fed by a rule on the bus, encrypted, TLS-only, with a DLQ and its alarms.
 
-Run on both stacks: the catalogue's queues, and the example's extra one.
+Run on every stack: the catalogue's queues, and the example's extra one.
 """
 
 from __future__ import annotations
@@ -25,14 +25,22 @@ def _statement(statement: dict[str, Any]) -> dict[str, Any]:
     return {"PolicyDocument": {"Statement": Match.array_with([Match.object_like(statement)])}}
 
 
-def test_the_bus_has_the_name_the_functions_default_to(stack: Deployment) -> None:
-    stack.template.has_resource_properties("AWS::Events::EventBus", {"Name": constants.EVENT_BUS_NAME})
+def test_the_bus_is_named_by_stage_and_the_functions_are_told_its_name(
+    stack: Deployment, production: Deployment
+) -> None:
+    for deployment, name in ((stack, "dev-licensing"), (production, "prod-licensing")):
+        ((bus_id, bus),) = deployment.resources("AWS::Events::EventBus").items()
+        assert bus["Properties"]["Name"] == name
+        environment = deployment.function("license_api")[1]["Properties"]["Environment"]["Variables"]
+        assert environment["EVENT_BUS_NAME"] == {"Ref": bus_id}
 
 
 def test_each_queue_and_nothing_else_is_deployed(deployment: Deployment) -> None:
-    assert len(deployment.resources("AWS::SQS::Queue")) == 2 * len(deployment.queues)
-    assert len(deployment.resources("AWS::Events::Rule")) == len(deployment.queues)
-    assert len(deployment.resources("AWS::CloudWatch::Alarm")) == len(deployment.queues)
+    scheduled = [spec for spec in deployment.functions if spec.schedule]
+    # With mail_from: the queue of SES's bounce and complaint events, and its DLQ.
+    mail = 2 if deployment.resources("AWS::SES::ConfigurationSet") else 0
+    assert len(deployment.resources("AWS::SQS::Queue")) == 2 * len(deployment.queues) + len(scheduled) + mail
+    assert len(deployment.resources("AWS::Events::Rule")) == len(deployment.queues) + mail // 2
 
 
 def test_each_queue_redrives_to_its_dead_letter_queue(deployment: Deployment) -> None:
@@ -101,17 +109,25 @@ def test_each_rule_sends_its_queue_the_detail_types_from_the_bus(deployment: Dep
         )
 
 
-def test_a_message_in_a_dead_letter_queue_raises_an_alarm(deployment: Deployment) -> None:
+def test_a_message_in_a_dead_letter_queue_and_one_near_expiry_raise_alarms(deployment: Deployment) -> None:
+    topic = deployment.logical_id(f"{constants.MONITORING}{constants.ALARM_TOPIC}", "AWS::SNS::Topic")
     for spec in deployment.queues:
         _, dead_letter_id = _ids(deployment, spec)
-        deployment.template.has_resource_properties(
-            "AWS::CloudWatch::Alarm",
-            {
-                "Namespace": "AWS/SQS",
-                "MetricName": "ApproximateNumberOfMessagesVisible",
-                "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dead_letter_id, "QueueName"]}}],
-                "Threshold": 1,
-                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-                "TreatMissingData": "notBreaching",
-            },
-        )
+        dimensions = [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dead_letter_id, "QueueName"]}}]
+        for metric, threshold in (
+            ("ApproximateNumberOfMessagesVisible", 1),
+            # SQS drops a message after 14 days: the alarm leaves 4 to redrive it.
+            ("ApproximateAgeOfOldestMessage", 10 * 24 * 3600),
+        ):
+            deployment.template.has_resource_properties(
+                "AWS::CloudWatch::Alarm",
+                {
+                    "Namespace": "AWS/SQS",
+                    "MetricName": metric,
+                    "Dimensions": dimensions,
+                    "Threshold": threshold,
+                    "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                    "TreatMissingData": "notBreaching",
+                    "AlarmActions": [{"Ref": topic}],
+                },
+            )

@@ -21,6 +21,8 @@ MAIL_SEND = "mail:send"
 STRIPE_WEBHOOK_SECRET = "secret:stripe-webhook"  # noqa: S105 (a right's name, not a secret)
 STRIPE_API_KEY = "secret:stripe-api"
 SIGNING_KEY = "secret:signing-key"
+# The HMAC key of download and unsubscribe tokens, apart from the signing key.
+TOKEN_KEY = "secret:token-key"  # noqa: S105 (a right's name, not a secret)
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,27 @@ class Queue:
 
 
 @dataclass(frozen=True)
+class Throttle:
+    """API Gateway throttling of a route: each route has its own bucket of this size, so that one
+    misbehaving client of one route cannot exhaust the others. ``name`` groups routes in alarms."""
+
+    name: str
+    rate_per_second: int
+    burst: int
+
+
+# Extensions validate about once a day per site; activation and downloads are rare and costly.
+THROTTLE_VALIDATE = Throttle(name="validate", rate_per_second=50, burst=100)
+THROTTLE_ACTIVATE = Throttle(name="activate", rate_per_second=5, burst=20)
+THROTTLE_UPDATES = Throttle(name="updates", rate_per_second=10, burst=20)
+THROTTLE_DOWNLOAD = Throttle(name="download", rate_per_second=5, burst=10)
+# Stripe retries and replays in bursts.
+THROTTLE_WEBHOOK = Throttle(name="webhook", rate_per_second=25, burst=50)
+# Also the stage's default, so every route without a throttle of its own ($default) gets it.
+THROTTLE_PORTAL = Throttle(name="portal", rate_per_second=10, burst=20)
+
+
+@dataclass(frozen=True)
 class Function:
     name: str
     description: str
@@ -46,6 +69,15 @@ class Function:
     memory_mb: int = 512
     batch_size: int = 10
     extra_environment: dict[str, str] = field(default_factory=dict)
+    # Route key -> its throttle; a route not named here gets THROTTLE_PORTAL (the stage default).
+    throttles: dict[str, Throttle] = field(default_factory=dict)
+    # Concurrency kept for this function alone (and its ceiling); None shares the account's pool.
+    reserved_concurrency: int | None = None
+    # The most concurrent invocations the queue's event source mapping starts (at least 2).
+    max_concurrency: int | None = None
+
+    def throttle(self, route: str) -> Throttle:
+        return self.throttles.get(route, THROTTLE_PORTAL)
 
     @property
     def handler(self) -> str:
@@ -58,8 +90,28 @@ class Function:
 
 EVENT_SOURCE = "licensing"
 
-# The deployed stack and the outputs through which the staff CLI finds its resources.
-STACK_NAME = "LicensingStack"
+# The deployed stack and the outputs through which the staff CLI finds its resources. Each stage
+# (`cdk deploy -c stage=prod`) is a stack of its own, so that stages can share an account.
+DEFAULT_STAGE = "dev"
+
+
+def stack_name(stage: str = DEFAULT_STAGE) -> str:
+    """The CloudFormation stack of a stage; every resource name of the stage starts with it."""
+    return f"{stage}-licensing"
+
+
+STACK_NAME = stack_name(DEFAULT_STAGE)
+# The staff CLI works on the stage this variable names (default `dev`).
+STAGE_VARIABLE = "LICENSING_STAGE"
+
+
+def deployed_stack_name() -> str:
+    """The stack the staff CLI works on: that of the stage in LICENSING_STAGE, else `dev`'s."""
+    import os
+
+    return stack_name(os.environ.get(STAGE_VARIABLE) or DEFAULT_STAGE)
+
+
 OUTPUT_TABLE = "TableName"
 OUTPUT_RELEASE_BUCKET = "ReleaseBucketName"
 OUTPUT_EVENT_BUS = "EventBusName"
@@ -69,13 +121,31 @@ NOTIFICATIONS = Queue(name="notifications", detail_types=detail_types("notificat
 
 QUEUES: tuple[Queue, ...] = (NOTIFICATIONS,)
 
+# Every /v1 route of the license API (API.md section 2), each with its own throttle; other /v1
+# paths fall to $default, which answers 404.
+LICENSE_API_ROUTES: dict[str, Throttle] = {
+    "GET /v1/health": THROTTLE_VALIDATE,
+    "GET /v1/keys": THROTTLE_VALIDATE,
+    "GET /v1/openapi.json": THROTTLE_VALIDATE,
+    "POST /v1/licenses/validate": THROTTLE_VALIDATE,
+    "POST /v1/licenses/file": THROTTLE_VALIDATE,
+    "POST /v1/licenses/activate": THROTTLE_ACTIVATE,
+    "POST /v1/licenses/deactivate": THROTTLE_ACTIVATE,
+    "POST /v1/updates": THROTTLE_UPDATES,
+    "GET /v1/download": THROTTLE_DOWNLOAD,
+    # EspoCRM's daily update check, with and without the trailing slash (one greedy route).
+    "GET /espocrm/{proxy+}": THROTTLE_UPDATES,
+}
+
 FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="license_api",
         description="The /v1 license API for installed extensions, and EspoCRM's update check.",
-        routes=("ANY /v1/{proxy+}", "GET /espocrm/{proxy+}"),
-        rights=(TABLE_READ, TABLE_WRITE, BUCKET_READ, EVENTS_PUT, SIGNING_KEY),
+        routes=tuple(LICENSE_API_ROUTES),
+        rights=(TABLE_READ, TABLE_WRITE, BUCKET_READ, EVENTS_PUT, SIGNING_KEY, TOKEN_KEY),
         memory_mb=1024,
+        throttles=LICENSE_API_ROUTES,
+        reserved_concurrency=20,
     ),
     Function(
         name="stripe_webhook",
@@ -83,12 +153,14 @@ FUNCTIONS: tuple[Function, ...] = (
         routes=("POST /webhooks/stripe",),
         rights=(TABLE_READ, TABLE_WRITE, EVENTS_PUT, STRIPE_WEBHOOK_SECRET, STRIPE_API_KEY),
         timeout_seconds=20,
+        throttles={"POST /webhooks/stripe": THROTTLE_WEBHOOK},
+        reserved_concurrency=5,
     ),
     Function(
         name="portal",
         description="The customer portal, release-mail unsubscribe links, the 404 of unknown routes.",
         routes=("ANY /portal", "ANY /portal/{proxy+}", "GET /unsubscribe", "POST /unsubscribe", "$default"),
-        rights=(TABLE_READ, TABLE_WRITE, BUCKET_READ, EVENTS_PUT, SIGNING_KEY),
+        rights=(TABLE_READ, TABLE_WRITE, BUCKET_READ, EVENTS_PUT, SIGNING_KEY, TOKEN_KEY),
     ),
     Function(
         name="lifecycle_job",
@@ -102,9 +174,11 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Renders and sends every email, from the notifications queue.",
         queue=NOTIFICATIONS.name,
         # Events: a release's fan-out, one message per account; the key signs unsubscribe links.
-        rights=(TABLE_READ, TABLE_WRITE, MAIL_SEND, EVENTS_PUT, SIGNING_KEY),
+        rights=(TABLE_READ, TABLE_WRITE, MAIL_SEND, EVENTS_PUT, SIGNING_KEY, TOKEN_KEY),
         timeout_seconds=60,
         batch_size=10,
+        # A mail surge must not take the concurrency that the license API and webhook rely on.
+        max_concurrency=2,
     ),
 )
 

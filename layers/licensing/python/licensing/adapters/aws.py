@@ -29,10 +29,21 @@ TRANSIENT_CODES = frozenset(
 
 @cache
 def client(service: str) -> Any:
+    import os
+
     import boto3
     from botocore.config import Config
 
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
+    # The stack sets these per function so that every retry fits within the function's timeout;
+    # AWS_SDK_MAX_ATTEMPTS counts the first attempt too (botocore's total_max_attempts).
+    attempts = os.environ.get("AWS_SDK_MAX_ATTEMPTS")
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": int(attempts)}
+        if attempts
+        else {"mode": "standard", "max_attempts": 3},
+        connect_timeout=float(os.environ.get("AWS_SDK_CONNECT_TIMEOUT", "3")),
+        read_timeout=float(os.environ.get("AWS_SDK_READ_TIMEOUT", "10")),
+    )
     if service == "s3":
         config = config.merge(Config(signature_version="s3v4"))
     return boto3.client(service, config=config)

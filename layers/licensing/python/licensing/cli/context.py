@@ -96,11 +96,12 @@ def _stack_environment() -> dict[str, str]:
 
     from .. import catalogue
 
+    stack = catalogue.deployed_stack_name()
     try:
-        stacks = boto3.client("cloudformation").describe_stacks(StackName=catalogue.STACK_NAME)["Stacks"]
+        stacks = boto3.client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
     except (BotoCoreError, ClientError) as error:
         raise click.ClickException(
-            f"cannot read the stack {catalogue.STACK_NAME} with the current AWS credentials ({error}); "
+            f"cannot read the stack {stack} with the current AWS credentials ({error}); "
             "use --local for the local system"
         ) from None
     outputs = {output["OutputKey"]: output["OutputValue"] for output in stacks[0].get("Outputs", [])}

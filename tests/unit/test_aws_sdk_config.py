@@ -1,0 +1,43 @@
+"""boto3 clients take the SDK timeouts the stack sets per function (infra.functions.SdkTimeouts)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from infra import constants
+from licensing.adapters.aws import client, reset_clients
+
+
+@pytest.fixture(autouse=True)
+def fresh_clients(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    reset_clients()
+    yield
+    reset_clients()
+
+
+def test_the_stack_s_timeouts_reach_the_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(constants.ENV_SDK_CONNECT_TIMEOUT, "1")
+    monkeypatch.setenv(constants.ENV_SDK_READ_TIMEOUT, "3")
+    monkeypatch.setenv(constants.ENV_SDK_MAX_ATTEMPTS, "2")
+
+    config = client("dynamodb").meta.config
+
+    assert (config.connect_timeout, config.read_timeout) == (1, 3)
+    assert config.retries == {"mode": "standard", "total_max_attempts": 2}
+
+
+def test_without_them_the_local_defaults_stay(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        constants.ENV_SDK_CONNECT_TIMEOUT,
+        constants.ENV_SDK_READ_TIMEOUT,
+        constants.ENV_SDK_MAX_ATTEMPTS,
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+    config = client("s3").meta.config
+
+    assert (config.connect_timeout, config.read_timeout) == (3, 10)
+    assert config.signature_version == "s3v4"
