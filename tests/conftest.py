@@ -37,6 +37,11 @@ os.environ.update(
         "POWERTOOLS_DEV": "false",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "SIGNING_KEY": secrets.token_hex(32),
+        # The local resource names, as the dev server sets them (Settings has no defaults for them).
+        "LICENSING_TABLE": LOCAL.table,
+        "RELEASE_BUCKET": LOCAL.bucket,
+        "EVENT_BUS_NAME": LOCAL.bus,
+        "MAIL_FROM": f"DevCRM Extensions <{LOCAL.sender}>",
         # Each test starts from empty queues (`aws`): moto's documented switch lifts SQS's
         # once-a-minute purge limit.
         "MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR": "false",

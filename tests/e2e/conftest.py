@@ -37,10 +37,9 @@ def mails_to(system: LocalSystem, address: str, *, wait_seconds: float = 30) -> 
         time.sleep(0.3)
 
 
-@pytest.fixture(scope="session")
-def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSystem]:
+def start_local_system(log: Path) -> tuple[subprocess.Popen[bytes], LocalSystem]:
+    """`licensing dev` in a subprocess on free ports, as `make run` starts it, its output in `log`."""
     port, aws_port = _free_port(), _free_port()
-    log = tmp_path_factory.mktemp("devserver") / "devserver.log"
     environment = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
     licensing = Path(sys.executable).with_name("licensing")
     with log.open("w") as output:
@@ -51,7 +50,14 @@ def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSyst
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-    url = f"http://127.0.0.1:{port}"
+    return process, LocalSystem(url=f"http://127.0.0.1:{port}", aws_port=aws_port, log=log)
+
+
+@pytest.fixture(scope="session")
+def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSystem]:
+    log = tmp_path_factory.mktemp("devserver") / "devserver.log"
+    process, system = start_local_system(log)
+    url = system.url
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -65,7 +71,7 @@ def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSyst
     else:
         process.kill()
         pytest.fail(f"licensing dev did not start in 60 s:\n{log.read_text()}")
-    yield LocalSystem(url=url, aws_port=aws_port, log=log)
+    yield system
     process.send_signal(signal.SIGINT)  # Ctrl-C, as a developer stops it
     try:
         code = process.wait(timeout=20)

@@ -3,10 +3,7 @@ then buys the demo product never meets a missing table or product."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,23 +11,12 @@ import requests
 
 from licensing.devserver.checkout import checkout_completed_event, signed_body
 from licensing.devserver.server import DEFAULT_WEBHOOK_SECRET
-from tests.conftest import ROOT, _free_port
-from tests.e2e.conftest import LocalSystem, mails_to
+from tests.e2e.conftest import mails_to, start_local_system
 
 
 def test_a_purchase_right_after_health_answers_succeeds(tmp_path: Path) -> None:
-    port, aws_port = _free_port(), _free_port()
-    environment = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
-    licensing = Path(sys.executable).with_name("licensing")
-    with (tmp_path / "dev.log").open("w") as output:
-        process = subprocess.Popen(
-            [str(licensing), "dev", "--port", str(port), "--aws-port", str(aws_port)],
-            cwd=ROOT,
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
+    process, system = start_local_system(tmp_path / "dev.log")
+    url = system.url
     statuses: list[int] = []
     try:
         deadline = time.monotonic() + 60
@@ -51,7 +37,6 @@ def test_a_purchase_right_after_health_answers_succeeds(tmp_path: Path) -> None:
             timeout=10,
         )
         assert answer.status_code == 200, answer.text
-        system = LocalSystem(url=url, aws_port=aws_port, log=tmp_path / "dev.log")
         (mail,) = mails_to(system, "early@shop.test")
         assert "CRM Exporter" in mail["subject"]
     finally:

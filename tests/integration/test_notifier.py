@@ -209,7 +209,7 @@ def test_the_license_email_reaches_every_contact_with_the_key_and_a_single_use_s
     for email, name in ((BEA, "Bea Buyer"), (CARL, "Carl Admin")):
         (message,) = inbox(email)
         assert message["subject"] == "Your CRM Exporter license"
-        assert message["headers"]["From"] == get_settings().mail_from
+        assert message["headers"]["From"] == get_settings().require("mail_from")
         for part in (message["text"], message["html"]):
             assert f"Hello {name}," in part
             assert license.display_key in part and "CRM Exporter — Acme Corp" in part
@@ -310,7 +310,7 @@ class RefusingMailer:
 
     def __init__(self, refused: str) -> None:
         self.refused = refused
-        self.ses = SesMailer(get_settings().mail_from)
+        self.ses = SesMailer(get_settings().require("mail_from"))
 
     def send(self, message: Message) -> str:
         if self.refused in message.to:
@@ -330,7 +330,7 @@ def test_after_a_partial_failure_the_retry_mails_only_the_recipients_not_yet_ser
     sent = notify(
         event,
         store=shop.store,
-        mailer=SesMailer(settings.mail_from),
+        mailer=SesMailer(settings.require("mail_from")),
         settings=settings,
     )
 

@@ -18,11 +18,18 @@ def _default_templates_dir() -> str:
     return str(repository if repository is not None and repository.is_dir() else _LAYER_TEMPLATES)
 
 
+class MissingSetting(RuntimeError):
+    """The environment lacks a variable the code path needs (a deployment error, not bad input)."""
+
+
 class Settings(BaseModel):
-    table_name: str = Field(default="licensing", alias="LICENSING_TABLE")
-    release_bucket: str = Field(default="licensing-releases", alias="RELEASE_BUCKET")
-    event_bus_name: str = Field(default="licensing", alias="EVENT_BUS_NAME")
-    mail_from: str = Field(default="Licensing <licenses@vendor.example>", alias="MAIL_FROM")
+    # The resources a function uses: the stack sets each one with the right that grants it, the dev
+    # server and `licensing --local` set them all. No default: a function missing its table must
+    # fail at its first use of it (`require`), not talk to a table of another name.
+    table_name: str | None = Field(default=None, alias="LICENSING_TABLE")
+    release_bucket: str | None = Field(default=None, alias="RELEASE_BUCKET")
+    event_bus_name: str | None = Field(default=None, alias="EVENT_BUS_NAME")
+    mail_from: str | None = Field(default=None, alias="MAIL_FROM")
     vendor_name: str = Field(default="DevCRM Extensions", alias="VENDOR_NAME")
     public_base_url: str = Field(default="http://127.0.0.1:8000", alias="PUBLIC_BASE_URL")
     templates_dir: str = Field(default_factory=_default_templates_dir, alias="TEMPLATES_DIR")
@@ -37,6 +44,14 @@ class Settings(BaseModel):
     reminder_days: str = Field(default="30,7,1", alias="REMINDER_DAYS")
 
     model_config = {"populate_by_name": True}
+
+    def require(self, name: str) -> str:
+        """A setting the caller cannot do without; a clear error naming its variable if unset."""
+        value = getattr(self, name)
+        if not value:
+            alias = type(self).model_fields[name].alias
+            raise MissingSetting(f"{alias} is not set: the function was deployed without this resource")
+        return str(value)
 
     @property
     def reminder_days_tuple(self) -> tuple[int, ...]:

@@ -32,28 +32,28 @@ def settings() -> Settings:
 def store() -> DynamoStore:
     from .adapters.dynamo import DynamoStore
 
-    return DynamoStore(settings().table_name)
+    return DynamoStore(settings().require("table_name"))
 
 
 @cache
 def publisher() -> EventBridgePublisher:
     from .adapters.events import EventBridgePublisher
 
-    return EventBridgePublisher(settings().event_bus_name)
+    return EventBridgePublisher(settings().require("event_bus_name"))
 
 
 @cache
 def files() -> S3Files:
     from .adapters.s3 import S3Files
 
-    return S3Files(settings().release_bucket)
+    return S3Files(settings().require("release_bucket"))
 
 
 @cache
 def mailer() -> SesMailer:
     from .adapters.ses import SesMailer
 
-    return SesMailer(settings().mail_from)
+    return SesMailer(settings().require("mail_from"))
 
 
 @cache

@@ -51,14 +51,14 @@ class CliContext:
         from ..settings import get_settings
 
         self.connect()
-        return DynamoStore(get_settings().table_name)
+        return DynamoStore(get_settings().require("table_name"))
 
     def events(self) -> Any:
         from ..adapters.events import EventBridgePublisher
         from ..settings import get_settings
 
         self.connect()
-        return EventBridgePublisher(get_settings().event_bus_name)
+        return EventBridgePublisher(get_settings().require("event_bus_name"))
 
     def actor(self) -> str:
         """The staff member named in the license history: `--by`, else the AWS caller identity

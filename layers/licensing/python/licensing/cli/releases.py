@@ -54,7 +54,7 @@ def releases_publish(
     obj.confirm(f"Publish {product} {version} ({len(data)} bytes) {mails}?")
     release = publish_release(
         store,
-        S3Files(get_settings().release_bucket),
+        S3Files(get_settings().require("release_bucket")),
         product=product,
         version=version,
         filename=Path(file_path).name,
