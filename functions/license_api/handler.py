@@ -20,7 +20,7 @@ from licensing.adapters.s3 import S3Files
 from licensing.codes import Code
 from licensing.dates import iso_timestamp, utc_now
 from licensing.errors import LicensingError, NotFound
-from licensing.services import downloads, validation
+from licensing.services import downloads, usage, validation
 from licensing.services.updates import check_updates, offline_file, read_download_token
 from licensing.services.validation import Answer, license_view
 from licensing.signing import Signer
@@ -35,6 +35,8 @@ app.configure_openapi(
 )
 
 SIGNED_PREFIXES = ("/v1/licenses/", "/v1/updates")
+# What a version sent for usage tracking may look like: e.g. 1.2.0, 8.4.1, 2.0.0-beta.1, 9.1+build5.
+VERSION_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z.+_-]*$"
 
 
 class ValidateRequest(BaseModel):
@@ -42,6 +44,18 @@ class ValidateRequest(BaseModel):
     product: str | None = Field(default=None, max_length=64, description="The product slug the extension is.")
     site: str | None = Field(default=None, max_length=2048, description="The site (URL or host) it runs on.")
     nonce: str | None = Field(default=None, max_length=200, description="Echoed in the signed answer.")
+    version: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=VERSION_PATTERN,
+        description="The extension's installed version, recorded as the site's usage.",
+    )
+    host_version: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=VERSION_PATTERN,
+        description="The host's version (e.g. EspoCRM's), recorded as the site's usage.",
+    )
 
 
 class ActivateRequest(BaseModel):
@@ -62,7 +76,7 @@ class UpdatesRequest(BaseModel):
     product: str = Field(min_length=1, max_length=64)
     site: str | None = Field(default=None, max_length=2048)
     current_version: str | None = Field(default=None, max_length=64)
-    host_version: str | None = Field(default=None, max_length=64)
+    host_version: str | None = Field(default=None, max_length=64, pattern=VERSION_PATTERN)
     nonce: str | None = Field(default=None, max_length=200)
 
 
@@ -209,7 +223,18 @@ def validate(request: Annotated[ValidateRequest, Body()], store: Store) -> Respo
     answer = validation.validate(
         store, key=request.key, product=request.product, site=request.site, today=moment[0]
     )
-    return _site_answer("valid", 200, answer, request.nonce, moment)
+    response = _site_answer("valid", 200, answer, request.nonce, moment)
+    # After the answer is decided, and never failing it: one conditional write at most, per day.
+    usage.record_usage(
+        store,
+        answer.license,
+        answer.host,
+        answer.code,
+        today=moment[0],
+        version=request.version,
+        host_version=request.host_version,
+    )
+    return response
 
 
 @app.post("/v1/licenses/activate")
@@ -253,7 +278,17 @@ def updates(
         now=now,
         base_url=wiring.settings().public_base_url,
     )
-    return _json(200, answer.body() | {"nonce": request.nonce, "timestamp": iso_timestamp(now)})
+    response = _json(200, answer.body() | {"nonce": request.nonce, "timestamp": iso_timestamp(now)})
+    usage.record_usage(
+        store,
+        answer.license,
+        answer.host,
+        answer.code,
+        today=now.date(),
+        version=request.current_version,
+        host_version=request.host_version,
+    )
+    return response
 
 
 @app.get("/v1/download")
