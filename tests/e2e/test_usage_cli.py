@@ -30,7 +30,7 @@ def test_licenses_show_lists_each_site_with_last_seen_and_versions(local_system:
     for site in ("https://crm.seen.test/", "https://shop.seen.de/"):
         activated = requests.post(f"{api}/activate", json={"key": license["key"], "site": site}, timeout=20)
         assert activated.status_code == 200, activated.text
-    seen = {"key": license["key"], "site": "shop.seen.de", "version": "2.1.0", "host_version": "8.4.2"}
+    seen = {"key": license["key"], "site": "shop.seen.de", "version": "3.1.4", "host_version": "8.4.2"}
     assert requests.post(f"{api}/validate", json=seen, timeout=20).json()["valid"] is True
 
     shown = ok(cli(local_system, "licenses", "show", license["key"]))
@@ -47,11 +47,19 @@ def test_licenses_show_lists_each_site_with_last_seen_and_versions(local_system:
             "host": "shop.seen.de",
             "counted": True,
             "last_seen_on": today,
-            "version": "2.1.0",
+            "version": "3.1.4",
             "host_version": "8.4.2",
         },
     ]
     table = cli(local_system, "licenses", "show", license["id"], json_output=False)
     assert table.returncode == 0, table.stderr
-    assert f"shop.seen.de: last seen {today}, version 2.1.0, host 8.4.2" in table.stdout
+    assert f"shop.seen.de: last seen {today}, version 3.1.4, host 8.4.2" in table.stdout
     assert "crm.seen.test (development): never seen" in table.stdout
+
+    rows = ok(cli(local_system, "reports", "versions", "crm-exporter"))
+    assert {"version": "3.1.4", "host_version": "8.4.2", "sites": 1} in rows
+    assert all(row["sites"] >= 1 for row in rows)
+    report = cli(local_system, "reports", "versions", "crm-exporter", json_output=False)
+    assert report.returncode == 0 and report.stdout.startswith("version ")
+    unknown = cli(local_system, "reports", "versions", "no-such-product")
+    assert unknown.returncode != 0 and "no product" in unknown.stderr

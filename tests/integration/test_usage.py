@@ -15,7 +15,9 @@ from botocore.awsrequest import AWSResponse
 
 from licensing import wiring
 from licensing.adapters.dynamo import DynamoStore
+from licensing.errors import InvalidInput
 from licensing.models import License, LicenseStatus
+from licensing.services import reports
 from licensing.services.issuing import issue_licenses
 from licensing.services.validation import activate, validate
 from tests import factories
@@ -228,3 +230,30 @@ def test_the_validation_itself_still_reads_once(store: DynamoStore) -> None:
     store.dynamodb.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
     assert validate(store, key=license.key, product=None, site="shop.globex.de", today=TODAY).valid
     assert calls == ["GetItem"]
+
+
+def test_the_versions_report_counts_recently_seen_sites_of_active_licenses(store: DynamoStore) -> None:
+    first = _activated(store, "a.globex.de", "b.globex.de", "c.globex.de")
+    second = _activated(store, "d.globex.de", "e.globex.de")
+    lapsed = _activated(store, "f.globex.de")
+    record = store.record_site_usage
+    record(first.id, "a.globex.de", seen_on=TODAY, version="1.2.0", host_version="8.4.1")
+    record(first.id, "b.globex.de", seen_on=TODAY - timedelta(3), version="1.2.0", host_version="8.4.1")
+    record(first.id, "c.globex.de", seen_on=TODAY - timedelta(40), version="1.0.0", host_version="7.5.0")
+    record(second.id, "d.globex.de", seen_on=TODAY, version="1.3.0", host_version="9.0.0")
+    record(second.id, "e.globex.de", seen_on=TODAY, version=None, host_version=None)
+    record(lapsed.id, "f.globex.de", seen_on=TODAY, version="0.9.0", host_version="7.0.0")
+    current = store.get_license(lapsed.id)
+    assert current is not None
+    store.save_license(current.model_copy(update={"status": LicenseStatus.SUSPENDED}))
+
+    assert reports.versions(store, "crm-exporter", today=TODAY, days=30) == [
+        {"version": "1.2.0", "host_version": "8.4.1", "sites": 2},
+        {"version": "1.3.0", "host_version": "9.0.0", "sites": 1},
+        {"version": None, "host_version": None, "sites": 1},
+    ]
+    older = {"version": "1.0.0", "host_version": "7.5.0", "sites": 1}
+    assert older in reports.versions(store, "crm-exporter", today=TODAY, days=60)
+    assert reports.versions(store, "another-product", today=TODAY, days=30) == []
+    with pytest.raises(InvalidInput):
+        reports.versions(store, "crm-exporter", today=TODAY, days=0)
