@@ -2,6 +2,8 @@
 in the same run (never an absolute time), printed as a table and written to bench/results.json.
 
 - `validate_reads`, `activate_writes`: DynamoDB requests of one validation and one activation.
+- `validate_usage_writes_per_day`: DynamoDB writes of 10 validations of one activated site on one
+  day, with its versions, through the license API's handler (usage tracking; goal 1).
 - `validate_warm_ratio`: a warm validation through the license API's handler (API Gateway event in,
   signed answer out) against a bare `GetItem` of the same item, on the same emulator.
 - `validate_cold_ratio`: a fresh process that imports the handler and validates once, against a
@@ -159,6 +161,13 @@ def measure(session: Any, environment: dict[str, str]) -> dict[str, float]:
     )
     warm = median_seconds(lambda: invoke("license_api", event), WARM_RUNS)
     results["validate_warm_ratio"] = warm / bare
+
+    # Usage tracking: the first validation of the day writes the site's usage, the other nine none.
+    usage_counter = RequestCounter(handler_client)
+    seen = {"key": license.key, "site": "shop.example.com", "version": "1.2.0", "host_version": "8.4.1"}
+    for _ in range(10):
+        invoke("license_api", api_event("/v1/licenses/validate", seen))
+    results["validate_usage_writes_per_day"] = sum(1 for call in usage_counter.calls if call in WRITES)
 
     bare_cold = process_seconds(
         "import boto3\n"

@@ -131,8 +131,11 @@ class Site(_Model):
     host: str
     activated_at: datetime = Field(default_factory=utc_now)
     counted: bool = True
+    # Usage (API.md section 2): the day a validation or update check last came from the site,
+    # with the extension's and the host's versions it sent; written at most once a day.
     last_seen_on: date | None = None
     version: str | None = None
+    host_version: str | None = None
 
 
 class Billing(_Model):

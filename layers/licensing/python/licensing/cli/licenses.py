@@ -63,10 +63,32 @@ def _show(obj: CliContext, license: Any) -> None:
     ]
     row = license_row(license) | {
         "paid_on": license.billing.paid_on,
+        "site_usage": [
+            _site_usage(site, structured=obj.as_json)
+            for site in sorted(license.sites.values(), key=lambda site: site.host)
+        ],
         "payments": payments,
         "history": history,
     }
-    emit(obj, [row], [*LICENSE_COLUMNS, "paid_on", "payments", "history"], single=True)
+    emit(obj, [row], [*LICENSE_COLUMNS, "paid_on", "site_usage", "payments", "history"], single=True)
+
+
+def _site_usage(site: Any, *, structured: bool) -> Any:
+    """An activated site with when it was last seen and the versions it runs (API.md section 2)."""
+    fields = {
+        "host": site.host,
+        "counted": site.counted,
+        "last_seen_on": site.last_seen_on.isoformat() if site.last_seen_on else None,
+        "version": site.version,
+        "host_version": site.host_version,
+    }
+    if structured:
+        return fields
+    seen = f"last seen {fields['last_seen_on']}" if site.last_seen_on else "never seen"
+    return (
+        f"{site.host}{'' if site.counted else ' (development)'}: {seen}, "
+        f"version {site.version or '-'}, host {site.host_version or '-'}"
+    )
 
 
 @click.group(cls=StaffGroup)

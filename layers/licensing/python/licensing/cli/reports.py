@@ -45,3 +45,18 @@ def reports_expiring(obj: CliContext, days: int) -> None:
         rows,
         ["key", "name", "product", "ends_on", "days_left", "account", "auto_renews", "payment_method"],
     )
+
+
+@reports.command("versions")
+@click.argument("product_ref", metavar="PRODUCT")
+@click.option("--days", type=click.IntRange(1, 366), default=30, show_default=True, help="Seen in N days.")
+@pass_obj
+def reports_versions(obj: CliContext, product_ref: str, days: int) -> None:
+    """Which extension and host versions the product's sites run, with how many sites each."""
+    from ..dates import today
+    from ..services.lookup import find_product
+    from ..services.reports import versions
+
+    store = obj.store()
+    product = find_product(store, product_ref)
+    emit(obj, versions(store, product.slug, today=today(), days=days), ["version", "host_version", "sites"])

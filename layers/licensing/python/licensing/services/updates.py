@@ -56,6 +56,9 @@ class UpdateAnswer:
     update_available: bool = False
     download_url: str | None = None
     download_expires_at: str | None = None
+    # The license and site the check was for (not in the body): usage is recorded after the answer.
+    license: License | None = None
+    host: str | None = None
 
     def body(self) -> dict[str, Any]:
         latest = None
@@ -99,9 +102,9 @@ def check_updates(
         (r for r in store.list_releases(product) if supports_host(r.requires_host, host_version)), None
     )
     if release is None:
-        return UpdateAnswer(code)
+        return UpdateAnswer(code, license=license, host=validation.host)
     newer = current_version is None or parse_version(release.version) > parse_version(current_version)
-    answer = UpdateAnswer(code, release, update_available=newer)
+    answer = UpdateAnswer(code, release, update_available=newer, license=license, host=validation.host)
     if code != SITE_NOT_ACTIVATED and entitled(license, release, code):
         expires = now + DOWNLOAD_LINK_LIFETIME
         token = download_token(signer, license_id=license.id, release=release, expires=expires)

@@ -14,7 +14,7 @@ from ...dates import utc_now
 from ...errors import NotFound
 from ...lifecycle import grace_ends_on
 from ...models import HistoryEntry, License, LicenseStatus, Site
-from ..aws import translate
+from ..aws import error_code, translate
 from . import keys
 from .base import TableAccess, serialize, without_keys
 from .claims import claim_item
@@ -185,6 +185,40 @@ class LicenseRepository(TableAccess):
             }
         }
         self._transact([update, self._put(_history_item(entry))], "deactivate site")
+
+    def record_site_usage(
+        self, license_id: str, host: str, *, seen_on: date, version: str | None, host_version: str | None
+    ) -> bool:
+        """Note that an activated site was seen today with these versions (None: not sent, the
+        stored one stays): one conditional UpdateItem that DynamoDB itself skips when today's values
+        are already there, or when the site is no longer activated. True when it wrote.
+
+        It touches neither `revision` nor `updated_at`: usage is no change of the license, so it
+        never makes an activation or a staff change lose its optimistic lock."""
+        names = {"#sites": "sites", "#site": host, "#seen": "last_seen_on"}
+        values: dict[str, Any] = {":day": seen_on.isoformat()}
+        assignments = ["#sites.#site.#seen = :day"]
+        differs = ["attribute_not_exists(#sites.#site.#seen)", "#sites.#site.#seen <> :day"]
+        for field, value in (("version", version), ("host_version", host_version)):
+            if value is None:
+                continue
+            names[f"#{field}"], values[f":{field}"] = field, value
+            assignments.append(f"#sites.#site.#{field} = :{field}")
+            differs += [f"attribute_not_exists(#sites.#site.#{field})", f"#sites.#site.#{field} <> :{field}"]
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key=serialize(keys.license(license_id).as_item()),
+                UpdateExpression="SET " + ", ".join(assignments),
+                ConditionExpression=f"attribute_exists(#sites.#site) AND ({' OR '.join(differs)})",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=serialize(values),
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise translate(error, "record site usage") from error
+        return True
 
     def get_license(self, license_id: str) -> License | None:
         item = self._get(keys.license(license_id))
