@@ -33,7 +33,11 @@ def serve(
     """Serve the console until Ctrl-C; print (and open) its one-time sign-in URL."""
     bind = check_bind_host(host)
     guard = Guard()
-    console = Console(staff, guard, templates_dir)
+    from .queues import local_mail_queues
+
+    console = Console(
+        staff, guard, templates_dir, local_mail_queues if getattr(staff, "local", False) else None
+    )
     server = make_server(bind, port, console, request_handler=_QuietHandler)
     guard.port = server.server_port
     echo(f"The staff console, for {console.actor()}: {guard.sign_in_url()}")

@@ -65,15 +65,23 @@ class Change:
 class Console:
     """The WSGI app. `staff` is the CLI's context (store(), events(), actor())."""
 
-    def __init__(self, staff: Any, guard: Guard, templates_dir: str) -> None:
+    def __init__(
+        self,
+        staff: Any,
+        guard: Guard,
+        templates_dir: str,
+        mail_queues: Callable[[], list[dict[str, Any]] | None] | None = None,
+    ) -> None:
         from ..mail import environment
 
         self.staff = staff
+        self.mail_queues = mail_queues
         self.guard = guard
         self.templates = environment(templates_dir)
         self.static_dir = Path(templates_dir) / "console" / "static"
         self.flash: str | None = None
         self._actor: str | None = None
+        self._product_names: dict[str, str] | None = None
 
     # -- WSGI -------------------------------------------------------------------------------------
 
@@ -84,6 +92,7 @@ class Console:
         return response(environ, start_response)
 
     def respond(self, request: Request) -> Response:
+        self._product_names = None  # read once per page
         try:
             self.guard.check_host(request.host)
             endpoint, values = _ROUTES.bind_to_environ(request.environ).match()
@@ -101,7 +110,8 @@ class Console:
             handler: Callable[..., Response] = getattr(self, endpoint)
             return handler(request, **values)
         except LicensingError as error:
-            return self.error(error.status, error.message, signed_in=not isinstance(error, Forbidden))
+            signed_in = not isinstance(error, Forbidden)
+            return self.error(error.status, error.message, signed_in=signed_in, back=_back(request.path))
         except (BotoCoreError, ClientError) as error:
             return self.error(502, f"AWS: {error}")
         except HTTPException as error:
@@ -118,9 +128,9 @@ class Console:
         )
         return Response(html, status=status, content_type=HTML)
 
-    def error(self, status: int, message: str, *, signed_in: bool = True) -> Response:
+    def error(self, status: int, message: str, *, signed_in: bool = True, back: str = "/") -> Response:
         html = self.templates.get_template("console/error.html").render(
-            status=status, message=message, signed_in=signed_in
+            status=status, message=message, signed_in=signed_in, back=back
         )
         return Response(html, status=status, content_type=HTML)
 
@@ -172,7 +182,13 @@ class Console:
         )
 
     def row(self, license: License) -> dict[str, Any]:
-        return {"license": license, "days_left": (license.ends_on - dates.today()).days}
+        if self._product_names is None:
+            self._product_names = {p.slug: p.name for p in self.staff.store().list_products()}
+        return {
+            "license": license,
+            "product": self._product_names.get(license.product, license.product),
+            "days_left": (license.ends_on - dates.today()).days,
+        }
 
     def license(self, request: Request, license_id: str) -> Response:
         store = self.staff.store()
@@ -286,7 +302,7 @@ class Console:
             issued=[self.row(lic) for lic in sorted(issued, key=lambda lic: lic.created_at, reverse=True)],
             renewed=[self.row(lic) for lic in renewed],
             ending=[self.row(lic) for lic in ending],
-            queues=self.staff.mail_queues() if hasattr(self.staff, "mail_queues") else None,
+            queues=self.mail_queues() if self.mail_queues else None,
         )
 
     # -- changes ----------------------------------------------------------------------------------
@@ -442,6 +458,14 @@ class Console:
 
 def redirect(location: str) -> Response:
     return Response("", status=303, headers={"Location": location})
+
+
+def _back(path: str) -> str:
+    """Where a refused action's page leads back to: the license or account it was about."""
+    parts = path.strip("/").split("/")
+    if len(parts) >= 3 and parts[0] in ("licenses", "accounts"):
+        return f"/{parts[0]}/{parts[1]}"
+    return "/"
 
 
 def _paged(items: list[Any], raw: str | None) -> tuple[int, list[Any], int]:
