@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.browser.test_portal_in_chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import ROOT, _free_port
@@ -29,6 +29,10 @@ LICENSING = Path(sys.executable).with_name("licensing")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "screenshots"
 STAFF = "Dana Support"
+
+
+def home(console_url: str) -> str:
+    return console_url.split("login?")[0]
 
 
 def cli(system: LocalSystem, *arguments: str) -> Any:
@@ -85,6 +89,19 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+@pytest.fixture(scope="module")
+def staff(browser: Browser, console_url: str) -> Iterator[BrowserContext]:
+    """The staff member's browser, signed in once with the printed one-time link."""
+    context = browser.new_context()
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.goto(console_url)
+    assert page.url.endswith("/") and "token" not in page.url  # the token left the address bar
+    page.close()
+    yield context
+    context.close()
+
+
 def check(page: Page, name: str) -> None:
     """The screen as a person sees it (a screenshot to look at) and as axe-core judges it."""
     SCREENSHOTS.mkdir(exist_ok=True)
@@ -108,7 +125,7 @@ def confirm(page: Page, question: str) -> None:
 
 
 def test_a_support_shift_in_the_console(
-    local_system: LocalSystem, console_url: str, browser: Browser
+    local_system: LocalSystem, staff: BrowserContext, console_url: str
 ) -> None:
     account = cli(local_system, "accounts", "create", "--name", "Globex Inc", "--email", "ops@globex.test")
     license = cli(
@@ -119,11 +136,8 @@ def test_a_support_shift_in_the_console(
     cli(local_system, "licenses", "sites", "add", license["id"], "https://old.globex.com/crm")
     mails_before = len(mails_to(local_system, "ops@globex.test"))
 
-    context = browser.new_context()
-    context.grant_permissions(["clipboard-read", "clipboard-write"])
-    page = context.new_page()
-    page.goto(console_url)
-    assert page.url.endswith("/") and "token" not in page.url  # the token left the address bar
+    page = staff.new_page()
+    page.goto(home(console_url))
     check(page, "search")
 
     # Find it from what the customer wrote in: their email.
@@ -216,7 +230,7 @@ def test_a_support_shift_in_the_console(
     assert "CRM Exporter" in page.inner_text("tbody tr td:nth-child(3)")  # the product's name
 
     # A refused change says why, in the console's look, and changes nothing.
-    page.goto(console_url.split("/login")[0] + f"/licenses/{license['id']}")
+    page.goto(home(console_url) + f"licenses/{license['id']}")
     page.fill("#extend-days", "5")
     page.fill("#extend-ends", "2030-01-31")
     page.click("button:has-text('Extend')")
@@ -225,4 +239,55 @@ def test_a_support_shift_in_the_console(
     check(page, "error")
     page.click("text=Back")
     page.wait_for_selector("#license-key")
-    context.close()
+    page.close()
+
+
+def test_a_release_is_uploaded_previewed_published_and_announced(
+    local_system: LocalSystem, console_url: str, staff: BrowserContext, tmp_path: Path
+) -> None:
+    account = cli(local_system, "accounts", "create", "--name", "Initech", "--email", "it@initech.test")
+    cli(local_system, "licenses", "issue", "--account", account["id"], "--product", "crm-exporter")
+    package = tmp_path / "crm-exporter-1.3.0.zip"
+    package.write_bytes(b"PK\x05\x06" + b"\x00" * 18)  # an empty zip archive
+
+    page = staff.new_page()
+    page.goto(home(console_url))
+    page.click("nav >> text=Products")
+    page.wait_for_selector("h1:has-text('Products')")
+    check(page, "products")
+    page.click("text=CRM Exporter")
+    page.wait_for_selector("h1:has-text('CRM Exporter')")
+    check(page, "product")
+
+    page.fill("#release-version", "1.3.0")
+    page.set_input_files("#release-file", str(package))
+    page.fill("#release-host", ">=8.0")
+    page.fill("#release-notes", "## What's new\n\n- **Faster** export\n\n<script>alert(1)</script>")
+    page.click("button:has-text('Preview and publish')")
+    page.wait_for_selector("h1:has-text('Please confirm')")
+    assert page.inner_text(".notes h2") == "What's new"
+    assert page.inner_text(".notes strong") == "Faster"
+    assert page.locator(".notes script").count() == 0  # as the portal shows notes: sanitized
+    assert "crm-exporter-1.3.0.zip, 22 bytes, for hosts >=8.0" in page.inner_text(".confirm")
+    check(page, "release-preview")
+    assert "1.3.0" not in [r["version"] for r in cli(local_system, "releases", "list", "crm-exporter")]
+    page.click("button:has-text('Confirm')")
+    page.wait_for_selector("p.flash")
+    assert "CRM Exporter 1.3.0 is published" in page.inner_text("p.flash")
+    assert "1.3.0" in page.inner_text("h2:has-text('Releases') + table")
+
+    (listed,) = [r for r in cli(local_system, "releases", "list", "crm-exporter") if r["version"] == "1.3.0"]
+    assert listed["requires_host"] == ">=8.0" and listed["size"] == 22
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any(
+        "1.3.0" in mail["subject"] for mail in mails_to(local_system, "it@initech.test")
+    ):
+        time.sleep(0.3)
+    assert any("1.3.0" in mail["subject"] for mail in mails_to(local_system, "it@initech.test"))
+
+    page.click("button[aria-label='Announce 1.3.0']")
+    page.wait_for_selector("h1:has-text('Please confirm')")
+    page.click("button:has-text('Confirm')")
+    page.wait_for_selector("p.flash")
+    assert "1.3.0 is announced" in page.inner_text("p.flash")
+    page.close()

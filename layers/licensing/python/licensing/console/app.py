@@ -28,13 +28,19 @@ from ..errors import Forbidden, InvalidInput, LicensingError, NotFound
 from ..lifecycle import Action
 from ..models import Contact, License, LicenseStatus, PaymentStatus
 from ..services import license_admin, privacy, reports, search
-from ..services.lookup import find_account, find_license
+from ..services.lookup import find_account, find_license, find_product
 from ..services.renewals import money, renew_manually
 from .security import SECURITY_HEADERS, SESSION_COOKIE, Guard
 
 PAGE_SIZE = 50
 HTML = "text/html; charset=utf-8"
 PAYMENT_METHODS = ["bank_transfer", "invoice", "stripe", "free"]
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+class ConsoleRequest(Request):
+    max_content_length = MAX_UPLOAD_BYTES
+
 
 _ROUTES = Map(
     [
@@ -44,6 +50,10 @@ _ROUTES = Map(
         Rule("/overview", endpoint="overview", methods=["GET"]),
         Rule("/licenses/<license_id>", endpoint="license", methods=["GET"]),
         Rule("/licenses/<license_id>/<action>", endpoint="license_action", methods=["POST"]),
+        Rule("/products", endpoint="products", methods=["GET"]),
+        Rule("/products/<slug>", endpoint="product", methods=["GET"]),
+        Rule("/products/<slug>/releases", endpoint="release_upload", methods=["POST"]),
+        Rule("/products/<slug>/releases/<version>/announce", endpoint="release_announce", methods=["POST"]),
         Rule("/accounts/<account_id>", endpoint="account", methods=["GET"]),
         Rule("/accounts/<account_id>/export", endpoint="account_export", methods=["GET"]),
         Rule("/accounts/<account_id>/<action>", endpoint="account_action", methods=["POST"]),
@@ -60,6 +70,7 @@ class Change:
     question: str
     do: Callable[[], str]
     danger: bool = False
+    preview: str | None = None  # sanitized HTML (release notes as customers will see them)
 
 
 class Console:
@@ -82,11 +93,13 @@ class Console:
         self.flash: str | None = None
         self._actor: str | None = None
         self._product_names: dict[str, str] | None = None
+        # A release file between its preview and its confirmation (one staff member per console).
+        self.uploads: dict[str, dict[str, Any]] = {}
 
     # -- WSGI -------------------------------------------------------------------------------------
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        request = Request(environ)
+        request = ConsoleRequest(environ)
         response = self.respond(request)
         response.headers.update(SECURITY_HEADERS)
         return response(environ, start_response)
@@ -282,6 +295,115 @@ class Console:
         else:
             raise NotFound("There is no such action.")
         return self.confirm_or_do(request, change, f"/accounts/{account.id}")
+
+    def products(self, request: Request) -> Response:
+        store = self.staff.store()
+        rows = [(product, store.list_releases(product.slug)) for product in store.list_products()]
+        return self.page("products", rows=rows)
+
+    def product(self, request: Request, slug: str) -> Response:
+        store = self.staff.store()
+        product = find_product(store, slug)
+        owner = store.get_account(product.owner_account_id) if product.owner_account_id else None
+        fields = [(name, _plain(value)) for name, value in product.model_dump().items()]
+        return self.page(
+            "product", product=product, owner=owner, fields=fields, releases=store.list_releases(slug)
+        )
+
+    def release_upload(self, request: Request, slug: str) -> Response:
+        """Upload, then a preview of the notes as customers will see them, then publish."""
+        import secrets
+
+        from ..adapters.s3 import S3Files
+        from ..markdown import notes_html
+        from ..services.releases import publish_release, release_published_event
+        from ..settings import get_settings
+        from ..versions import parse_specifier, parse_version
+
+        store = self.staff.store()
+        product = find_product(store, slug)
+        announce = request.form.get("announce") == "yes"
+        if request.form.get("confirmed") != "yes":
+            upload = request.files.get("file")
+            data = upload.read() if upload else b""
+            version = _required(request.form, "version")
+            requires_host = (request.form.get("requires_host") or "").strip() or None
+            parse_version(version)
+            if requires_host:
+                parse_specifier(requires_host)
+            if not data or upload is None or not upload.filename:
+                raise InvalidInput("choose the release file (it must not be empty)")
+            if store.get_release(slug, version) is not None:
+                raise InvalidInput(f"{product.name} {version} is already published")
+            notes = (request.form.get("notes") or "").replace("\r\n", "\n")
+            ticket = secrets.token_urlsafe(16)
+            self.uploads = {
+                ticket: {
+                    "version": version,
+                    "filename": upload.filename,
+                    "data": data,
+                    "notes": notes,
+                    "requires_host": requires_host,
+                }
+            }
+            mails = " and email its license holders" if announce else " (without emails: announce it later)"
+            change = Change(
+                f"Publish {product.name} {version} ({upload.filename}, {len(data):,} bytes"
+                f"{', for hosts ' + requires_host if requires_host else ''}){mails}? "
+                "Its notes will read as below.",
+                lambda: "",
+                preview=notes_html(notes) or "<p>(no notes)</p>",
+            )
+            hidden = [("upload", ticket), ("announce", "yes" if announce else "no")]
+            return self.page(
+                "confirm",
+                change=change,
+                action=request.path,
+                hidden=hidden,
+                back=f"/products/{slug}",
+                by=self.actor(),
+            )
+        held = self.uploads.pop(request.form.get("upload") or "", None)
+        if held is None:
+            raise InvalidInput(
+                "this upload is no longer held (the console restarted?): upload the file again"
+            )
+        release = publish_release(
+            store,
+            S3Files(get_settings().release_bucket),
+            product=slug,
+            version=held["version"],
+            filename=held["filename"],
+            data=held["data"],
+            notes_markdown=held["notes"],
+            requires_host=held["requires_host"],
+        )
+        if announce:
+            self.staff.events().publish([release_published_event(release)])
+        self.flash = f"{product.name} {release.version} is published" + (
+            "; its license holders are being emailed." if announce else "."
+        )
+        return redirect(f"/products/{slug}")
+
+    def release_announce(self, request: Request, slug: str, version: str) -> Response:
+        from ..services.releases import release_published_event
+
+        store = self.staff.store()
+        product = find_product(store, slug)
+        release = store.get_release(slug, version)
+        if release is None:
+            raise NotFound(f"no release {product.name} {version}")
+
+        def announce() -> str:
+            self.staff.events().publish([release_published_event(release)])
+            return f"{product.name} {version} is announced: its license holders are being emailed."
+
+        change = Change(
+            f"Email the license holders of {product.name} about {version}? Whoever was mailed about it "
+            "already is not mailed twice.",
+            announce,
+        )
+        return self.confirm_or_do(request, change, f"/products/{slug}")
 
     def overview(self, request: Request) -> Response:
         from ..adapters.staff_queries import StaffQueries
