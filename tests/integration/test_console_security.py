@@ -162,3 +162,46 @@ def test_the_console_refuses_to_bind_anything_but_loopback() -> None:
     assert check_bind_host("127.0.0.1") == "127.0.0.1"
     result = CliRunner().invoke(main, ["console", "--host", "0.0.0.0", "--no-browser"])  # noqa: S104
     assert result.exit_code != 0 and "binds 127.0.0.1 only" in result.output
+
+
+def test_erasure_needs_the_typed_account_name_and_a_confirmation(console: tuple[Console, Any]) -> None:
+    app, license = console
+    client = signed_in(app)
+    store = DynamoStore(get_settings().table_name)
+    account_id = license.account_id
+    form = {"csrf": app.guard.csrf, "typed": "acme", "confirmed": "yes"}
+    wrong = client.post(f"/accounts/{account_id}/erase", data=form, headers=ORIGIN)
+    assert wrong.status_code == 400 and "(Acme Corp) to erase its personal data" in wrong.text
+    asked = client.post(
+        f"/accounts/{account_id}/erase", data=form | {"typed": "Acme Corp", "confirmed": ""}, headers=ORIGIN
+    )
+    assert asked.status_code == 200 and "bea@acme.test" in asked.text and "cannot be undone" in asked.text
+    assert store.contact_emails(account_id) == ["bea@acme.test"]
+
+    exported = client.get(f"/accounts/{account_id}/export")
+    assert exported.status_code == 200 and exported.headers["Cache-Control"] == "no-store"
+    assert "bea@acme.test" in exported.text and "attachment" in exported.headers["Content-Disposition"]
+
+    done = client.post(f"/accounts/{account_id}/erase", data=form | {"typed": "Acme Corp"}, headers=ORIGIN)
+    assert done.status_code == 303
+    assert store.contact_emails(account_id) == [] and store.get_license(license.id) is not None
+
+
+def test_a_release_upload_with_bad_input_is_refused_and_publishes_nothing(
+    console: tuple[Console, Any],
+) -> None:
+    import io
+
+    app, license = console
+    client = signed_in(app)
+    base = {"csrf": app.guard.csrf, "version": "2.0.0"}
+    cases = [
+        ({**base, "version": "not a version", "file": (io.BytesIO(b"zip"), "a.zip")}, "version"),
+        ({**base, "requires_host": ">>8", "file": (io.BytesIO(b"zip"), "a.zip")}, ""),
+        ({**base, "file": (io.BytesIO(b""), "a.zip")}, "must not be empty"),
+        ({**base, "confirmed": "yes", "upload": "forged"}, "upload the file again"),
+    ]
+    for data, said in cases:
+        answer = client.post(f"/products/{license.product}/releases", data=data, headers=ORIGIN)
+        assert answer.status_code == 400 and said in answer.text, answer.text
+    assert DynamoStore(get_settings().table_name).list_releases(license.product) == []
