@@ -255,6 +255,24 @@ def test_a_release_is_uploaded_previewed_published_and_announced(
     page.click("nav >> text=Products")
     page.wait_for_selector("h1:has-text('Products')")
     check(page, "products")
+
+    # A new product, then a change to it: each confirmed, saying what it will be.
+    page.fill("#new-slug", "pdf-merger")
+    page.fill("#new-name", "PDF Merger")
+    page.fill("#new-amount", "29.00")
+    page.click("button:has-text('Create product')")
+    confirm(
+        page,
+        "Create the product PDF Merger (pdf-merger, public): 12 months, 3 sites, 7 grace days, renewal 29.00 EUR",
+    )
+    assert "PDF Merger is created" in page.inner_text("p.flash")
+    page.fill("#edit-sites", "5")
+    page.click("button:has-text('Save changes')")
+    confirm(page, "max_sites: 3 → 5")
+    created = cli(local_system, "products", "show", "pdf-merger")
+    assert (created["name"], created["max_sites"], created["kind"]) == ("PDF Merger", 5, "public")
+
+    page.click("nav >> text=Products")
     page.click("text=CRM Exporter")
     page.wait_for_selector("h1:has-text('CRM Exporter')")
     check(page, "product")

@@ -26,7 +26,7 @@ from werkzeug.wrappers import Request, Response
 from .. import dates
 from ..errors import Forbidden, InvalidInput, LicensingError, NotFound
 from ..lifecycle import Action
-from ..models import Contact, License, LicenseStatus, PaymentStatus
+from ..models import Contact, License, LicenseStatus, PaymentStatus, Product
 from ..services import license_admin, privacy, reports, search
 from ..services.lookup import find_account, find_license, find_product
 from ..services.renewals import money, renew_manually
@@ -51,7 +51,9 @@ _ROUTES = Map(
         Rule("/licenses/<license_id>", endpoint="license", methods=["GET"]),
         Rule("/licenses/<license_id>/<action>", endpoint="license_action", methods=["POST"]),
         Rule("/products", endpoint="products", methods=["GET"]),
+        Rule("/products", endpoint="product_create", methods=["POST"]),
         Rule("/products/<slug>", endpoint="product", methods=["GET"]),
+        Rule("/products/<slug>/edit", endpoint="product_edit", methods=["POST"]),
         Rule("/products/<slug>/releases", endpoint="release_upload", methods=["POST"]),
         Rule("/products/<slug>/releases/<version>/announce", endpoint="release_announce", methods=["POST"]),
         Rule("/accounts/<account_id>", endpoint="account", methods=["GET"]),
@@ -127,6 +129,10 @@ class Console:
             return self.error(error.status, error.message, signed_in=signed_in, back=_back(request.path))
         except (BotoCoreError, ClientError) as error:
             return self.error(502, f"AWS: {error}")
+        except ValueError as error:  # pydantic's ValidationError among them: a value out of range
+            from ..cli.context import first_error
+
+            return self.error(400, first_error(error), back=_back(request.path))
         except HTTPException as error:
             if isinstance(error, RouteNotFound):
                 return self.error(404, "There is no such page.")
@@ -309,6 +315,56 @@ class Console:
         return self.page(
             "product", product=product, owner=owner, fields=fields, releases=store.list_releases(slug)
         )
+
+    def product_create(self, request: Request) -> Response:
+        from ..services.products import create_product
+
+        store = self.staff.store()
+        slug = _required(request.form, "slug").lower()
+        values = _product_form(request.form)
+        owner_ref = (request.form.get("owner") or "").strip()
+        owner = find_account(store, owner_ref) if owner_ref else None
+        if store.get_product(slug) is not None:
+            raise InvalidInput(f"the product {slug!r} exists: edit it on its page")
+        preview = Product.model_validate(
+            {"slug": slug} | values | ({"kind": "custom", "owner_account_id": owner.id} if owner else {})
+        )
+        kind = f"custom for {owner.name}" if owner else "public"
+
+        def create() -> str:
+            create_product(store, slug, values, owner=owner)
+            return f"{preview.name} is created."
+
+        change = Change(
+            f"Create the product {preview.name} ({slug}, {kind}): {preview.term_months} months, "
+            f"{preview.max_sites} sites, {preview.grace_days} grace days, renewal "
+            f"{_price(preview)}?",
+            create,
+        )
+        if request.form.get("confirmed") == "yes":
+            self.flash = change.do()
+            return redirect(f"/products/{slug}")
+        return self.confirm_or_do(request, change, "/products")
+
+    def product_edit(self, request: Request, slug: str) -> Response:
+        from ..services.products import update_product, updated_product
+
+        store = self.staff.store()
+        changes = _product_form(request.form)
+        before, after = updated_product(store, slug, changes)
+        old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
+        diff = [
+            f"{name}: {_plain(old[name])} → {_plain(new[name])}" for name in new if old[name] != new[name]
+        ]
+        if not diff:
+            raise InvalidInput("nothing to change: the product already says so")
+
+        def update() -> str:
+            update_product(store, slug, changes)
+            return f"{after.name} is updated; new licenses take its settings, existing ones keep theirs."
+
+        change = Change(f"Update {before.name}: {'; '.join(diff)}?", update)
+        return self.confirm_or_do(request, change, f"/products/{slug}")
 
     def release_upload(self, request: Request, slug: str) -> Response:
         """Upload, then a preview of the notes as customers will see them, then publish."""
@@ -580,6 +636,41 @@ class Console:
 
 def redirect(location: str) -> Response:
     return Response("", status=303, headers={"Location": location})
+
+
+def _product_form(form: Any) -> dict[str, Any]:
+    """A product form's fields as the product's values (lists split on commas or spaces; an empty
+    renewal amount means no online renewal)."""
+    from ..models import Price
+
+    def listed(name: str) -> list[str]:
+        return [item for item in (form.get(name) or "").replace(",", " ").split() if item]
+
+    values: dict[str, Any] = {
+        "name": (form.get("name") or "").strip(),
+        "description": (form.get("description") or "").strip(),
+        "stripe_price_ids": listed("stripe_price_ids"),
+        "trial_price_ids": listed("trial_price_ids"),
+        "development_hosts": listed("development_hosts"),
+    }
+    for name, low, high in (("term_months", 1, 120), ("max_sites", 0, 10_000), ("grace_days", 0, 365)):
+        number = _int(form.get(name), low, high, name.replace("_", " "))
+        if number is not None:
+            values[name] = number
+    trial_days = _int(form.get("trial_days"), 1, 365, "trial days")
+    if trial_days is not None:
+        values["trial_days"] = trial_days
+    amount = money((form.get("renewal_amount") or "").strip() or None)
+    currency = (form.get("renewal_currency") or "eur").strip().lower() or "eur"
+    values["renewal_price"] = Price(amount=amount, currency=currency) if amount is not None else None
+    if not values["development_hosts"]:
+        values.pop("development_hosts")  # the defaults
+    return values
+
+
+def _price(product: Product) -> str:
+    price = product.renewal_price
+    return f"{price.amount / 100:.2f} {price.currency.upper()}" if price else "by request (no online price)"
 
 
 def _back(path: str) -> str:
