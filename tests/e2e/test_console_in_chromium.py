@@ -263,7 +263,8 @@ def test_a_release_is_uploaded_previewed_published_and_announced(
     page.click("button:has-text('Create product')")
     confirm(
         page,
-        "Create the product PDF Merger (pdf-merger, public): 12 months, 3 sites, 7 grace days, renewal 29.00 EUR",
+        "Create the product PDF Merger (pdf-merger, public): 12 months, 3 sites, 7 grace days, "
+        "renewal 29.00 EUR",
     )
     assert "PDF Merger is created" in page.inner_text("p.flash")
     page.fill("#edit-sites", "5")
