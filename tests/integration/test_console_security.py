@@ -205,3 +205,39 @@ def test_a_release_upload_with_bad_input_is_refused_and_publishes_nothing(
         answer = client.post(f"/products/{license.product}/releases", data=data, headers=ORIGIN)
         assert answer.status_code == 400 and said in answer.text, answer.text
     assert DynamoStore(get_settings().table_name).list_releases(license.product) == []
+
+
+def test_suspend_reinstate_renew_and_revoke_each_confirmed_and_signed(console: tuple[Console, Any]) -> None:
+    app, license = console
+    client = signed_in(app)
+    store = DynamoStore(get_settings().table_name)
+
+    def act(action: str, **form: str) -> Any:
+        data = {"csrf": app.guard.csrf, **form}
+        asked = client.post(f"/licenses/{license.id}/{action}", data=data, headers=ORIGIN)
+        assert asked.status_code == 200 and "Please confirm" in asked.text, asked.text
+        done = client.post(
+            f"/licenses/{license.id}/{action}", data=data | {"confirmed": "yes"}, headers=ORIGIN
+        )
+        assert done.status_code == 303, done.text
+        return store.require_license(license.id)
+
+    assert act("suspend", reason="chargeback").status.value == "SUSPENDED"
+    assert act("reinstate").status.value == "ACTIVE"
+    renewed = act("renew", months="12", payment_method="bank_transfer", amount="49.00", currency="eur")
+    assert renewed.ends_on > license.ends_on
+    assert [(p.amount, p.currency, p.method, p.by) for p in renewed.payments][-1] == (
+        4900,
+        "eur",
+        "bank_transfer",
+        "staff:Dana Support",
+    )
+    revoked = act("revoke", reason="fraud")
+    assert (revoked.status.value, revoked.status_reason) == ("REVOKED", "fraud")
+    refused = client.post(
+        f"/licenses/{license.id}/reinstate", data={"csrf": app.guard.csrf, "confirmed": "yes"}, headers=ORIGIN
+    )
+    assert refused.status_code == 409 and store.require_license(license.id).status.value == "REVOKED"
+    actions = {entry.action: entry.actor for entry in store.license_history(license.id)}
+    for action in ("suspended", "reinstated", "renewed", "revoked"):
+        assert actions[action] == "staff:Dana Support"
