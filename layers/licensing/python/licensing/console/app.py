@@ -311,7 +311,10 @@ class Console:
         store = self.staff.store()
         product = find_product(store, slug)
         owner = store.get_account(product.owner_account_id) if product.owner_account_id else None
-        fields = [(name, _plain(value)) for name, value in product.model_dump().items()]
+        fields = [
+            (name, _price(product) if name == "renewal_price" else _plain(value))
+            for name, value in product.model_dump().items()
+        ]
         return self.page(
             "product", product=product, owner=owner, fields=fields, releases=store.list_releases(slug)
         )
