@@ -12,7 +12,7 @@ RUNTIME_PACKAGES := aws-lambda-powertools boto3 pydantic jinja2 stripe cryptogra
 LAMBDA_PLATFORM := manylinux2014_aarch64
 LAMBDA_PYTHON := 3.14
 
-.PHONY: help install lock run test test-dynamodb-local lint format synth build bench deploy cost clean
+.PHONY: help install lock run test test-dynamodb-local lint format synth build bench deploy cost screenshots clean
 
 help:
 	@echo "make run    - the local system with demo data on http://127.0.0.1:8000"
@@ -23,6 +23,7 @@ help:
 	@echo "make bench  - benchmarks, written to bench/results.json"
 	@echo "make deploy - build and cdk deploy (CDK_ARGS=\"-c stage=prod -c domain=...\")"
 	@echo "make cost   - the stack's fixed monthly cost and the cost of 1,000 validations"
+	@echo "make screenshots - the staff console's screens, in screenshots/ (a browser test run)"
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +58,11 @@ test: install
 	@command -v php >/dev/null && php -m | grep -qx curl && php -m | grep -qx sodium || { echo "make test needs PHP 8.1+ with curl and sodium for the extension-side clients: apt-get install -y php-cli php-curl" >&2; exit 1; }
 	$(BIN)/pytest -m "not dynamodb_local" $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-dynamodb-local
+
+# The staff console's screens as PNGs in screenshots/ (git-ignored): its browser test saves each
+# screen it checks.
+screenshots: install
+	$(BIN)/pytest tests/e2e/test_console_in_chromium.py -q
 
 # DynamoDB Local listens on every interface: run it, with its tests, in a network namespace of
 # its own that has only loopback.

@@ -27,8 +27,8 @@ PACKAGE_DIR = ROOT / "layers" / "licensing" / "python" / "licensing"
 TEMPLATES_DIR = ROOT / "templates"
 REQUIREMENTS = ROOT / "requirements.lock"
 
-# Parts of the package that only run on a laptop: they import moto and click, which Lambda lacks.
-LOCAL_ONLY = frozenset({"devserver", "cli"})
+# Parts of the package that only run on a laptop: they import moto, click and werkzeug, which Lambda lacks.
+LOCAL_ONLY = frozenset({"devserver", "cli", "console"})
 _NEVER_SHIPPED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 

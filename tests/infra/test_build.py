@@ -66,13 +66,14 @@ def test_package_layer_replaces_what_an_earlier_build_left(
     assert not stale.exists()
 
 
-def test_package_layer_of_the_repository_leaves_out_devserver_and_cli(tmp_path: Path) -> None:
+def test_package_layer_of_the_repository_leaves_out_devserver_cli_and_console(tmp_path: Path) -> None:
     layer = build.copy_package_layer(build.PACKAGE_DIR, build.TEMPLATES_DIR, tmp_path / "layer")
     shipped = layer / "python" / "licensing"
     assert (shipped / "catalogue.py").is_file()
     assert (shipped / "tables.py").is_file()
     assert not (shipped / "devserver").exists()
     assert not (shipped / "cli").exists()
+    assert not (shipped / "console").exists()
 
 
 def test_placeholder_layer_is_an_empty_python_layer(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from .accounts import accounts
+from .console import console
 from .context import CliContext, StaffGroup
 from .dev import dev
 from .jobs import jobs
@@ -25,7 +26,7 @@ def main(ctx: click.Context) -> None:
     ctx.ensure_object(CliContext)
 
 
-for _group in (dev, products, accounts, licenses, releases, jobs, reports):
+for _group in (dev, products, accounts, licenses, releases, jobs, reports, console):
     main.add_command(_group)
 
 __all__ = ["main"]

@@ -100,12 +100,6 @@ def _product_changes(**given: Any) -> dict[str, Any]:
     return changes
 
 
-def _save_product(obj: CliContext, product: Any, verb: str) -> None:
-    obj.confirm(f"{verb} the product {product.slug!r}?")
-    obj.store().put_product(product)
-    emit(obj, [_product_row(product)], PRODUCT_COLUMNS, single=True)
-
-
 @products.command("create")
 @click.argument("slug")
 @click.option("--custom-for", "owner", default=None, help="A custom product of this account (name or id).")
@@ -113,7 +107,7 @@ def _save_product(obj: CliContext, product: Any, verb: str) -> None:
 @pass_obj
 def products_create(obj: CliContext, slug: str, owner: str | None, **given: Any) -> None:
     """A new product (public, or custom for one account)."""
-    from ..models import Product
+    from ..services.products import create_product
 
     store = obj.store()
     if store.get_product(slug) is not None:
@@ -121,9 +115,10 @@ def products_create(obj: CliContext, slug: str, owner: str | None, **given: Any)
     values = _product_changes(**given)
     if not values.get("name"):
         raise click.UsageError("--name is required")
-    if owner:
-        values |= {"kind": "custom", "owner_account_id": find_account(store, owner).id}
-    _save_product(obj, Product.model_validate({"slug": slug} | values), "Create")
+    account = find_account(store, owner) if owner else None
+    obj.confirm(f"Create the product {slug!r}?")
+    product = create_product(store, slug, values, owner=account)
+    emit(obj, [_product_row(product)], PRODUCT_COLUMNS, single=True)
 
 
 @products.command("update")
@@ -132,10 +127,13 @@ def products_create(obj: CliContext, slug: str, owner: str | None, **given: Any)
 @pass_obj
 def products_update(obj: CliContext, slug: str, **given: Any) -> None:
     """Change a product's settings (new licenses take them; existing ones keep theirs)."""
-    from ..models import Product
+    from ..services.products import update_product, updated_product
 
-    product = find_product(obj.store(), slug)
-    _save_product(obj, Product.model_validate(product.model_dump() | _product_changes(**given)), "Update")
+    store = obj.store()
+    changes = _product_changes(**given)
+    updated_product(store, slug, changes)  # refused before asking
+    obj.confirm(f"Update the product {slug!r}?")
+    emit(obj, [_product_row(update_product(store, slug, changes))], PRODUCT_COLUMNS, single=True)
 
 
 def _product_row(product: Any) -> dict[str, Any]:
