@@ -37,6 +37,7 @@ os.environ.update(
         "POWERTOOLS_DEV": "false",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "SIGNING_KEY": secrets.token_hex(32),
+        "TOKEN_KEY": secrets.token_hex(32),
         # Each test starts from empty queues (`aws`): moto's documented switch lifts SQS's
         # once-a-minute purge limit.
         "MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR": "false",

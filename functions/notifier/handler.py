@@ -49,8 +49,8 @@ def record_handler(record: SQSRecord) -> None:
                 store=wiring.store(),
                 mailer=wiring.mailer(),
                 settings=wiring.settings(),
-                # Only release mails sign (their unsubscribe links): the others need no key.
-                signer=wiring.signer() if isinstance(event, events.ReleaseMail) else None,
+                # Only release mails carry a token (their unsubscribe links): the others need no key.
+                token_key=wiring.token_key() if isinstance(event, events.ReleaseMail) else None,
             )
     except Exception as error:
         logger.warning(

@@ -190,6 +190,29 @@ def test_each_function_may_read_only_the_secrets_of_its_rights(deployment: Deplo
         assert readable == expected, spec.name
 
 
+def test_only_the_license_api_reads_the_signing_key(deployment: Deployment) -> None:
+    # Tokens have a key of their own: the portal and the notifier never hold the signing key.
+    signing_key = str(
+        {
+            "Ref": deployment.logical_id(
+                f"{constants.SECRETS}{constants.SIGNING_KEY_SECRET}", "AWS::SecretsManager::Secret"
+            )
+        }
+    )
+    readers = {
+        spec.name
+        for spec in deployment.functions
+        for statement in deployment.statements_of(spec.name)
+        if "secretsmanager:GetSecretValue" in Deployment.actions(statement)
+        and signing_key in {str(resource) for resource in Deployment.resources_of(statement)}
+    }
+    # The example deployment declares functions of its own: there, those whose rights name it.
+    expected = {spec.name for spec in deployment.functions if catalogue.SIGNING_KEY in spec.rights}
+    assert readers == expected
+    if tuple(deployment.functions) == catalogue.FUNCTIONS:
+        assert readers == {"license_api"}
+
+
 # Actions that only the right named may bring, whatever else a function is given.
 ACTIONS_OF_RIGHT = {
     catalogue.TABLE_READ: ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"),

@@ -160,7 +160,7 @@ FUNCTIONS: tuple[Function, ...] = (
         name="portal",
         description="The customer portal, release-mail unsubscribe links, the 404 of unknown routes.",
         routes=("ANY /portal", "ANY /portal/{proxy+}", "GET /unsubscribe", "POST /unsubscribe", "$default"),
-        rights=(TABLE_READ, TABLE_WRITE, BUCKET_READ, EVENTS_PUT, SIGNING_KEY, TOKEN_KEY),
+        rights=(TABLE_READ, TABLE_WRITE, BUCKET_READ, EVENTS_PUT, TOKEN_KEY),
     ),
     Function(
         name="lifecycle_job",
@@ -173,8 +173,8 @@ FUNCTIONS: tuple[Function, ...] = (
         name="notifier",
         description="Renders and sends every email, from the notifications queue.",
         queue=NOTIFICATIONS.name,
-        # Events: a release's fan-out, one message per account; the key signs unsubscribe links.
-        rights=(TABLE_READ, TABLE_WRITE, MAIL_SEND, EVENTS_PUT, SIGNING_KEY, TOKEN_KEY),
+        # Events: a release's fan-out, one message per account; the token key MACs unsubscribe links.
+        rights=(TABLE_READ, TABLE_WRITE, MAIL_SEND, EVENTS_PUT, TOKEN_KEY),
         timeout_seconds=60,
         batch_size=10,
         # A mail surge must not take the concurrency that the license API and webhook rely on.

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .checkout import CheckoutPort
     from .services.purchases import Purchases
     from .signing import Signer
+    from .tokens import TokenKey
 
 
 def settings() -> Settings:
@@ -64,6 +65,17 @@ def signer() -> Signer:
 
     current = settings()
     return Signer.from_seed_hex(resolve(current.signing_key, current.signing_key_secret_arn) or "")
+
+
+@cache
+def token_key() -> TokenKey:
+    """The HMAC key of download and unsubscribe tokens: from Secrets Manager in AWS, `TOKEN_KEY`
+    locally; apart from the signing key, so that the portal and the notifier never hold that."""
+    from .adapters.secrets import resolve
+    from .tokens import TokenKey
+
+    current = settings()
+    return TokenKey.from_hex(resolve(current.token_key, current.token_key_secret_arn) or "")
 
 
 @cache
@@ -112,7 +124,7 @@ def provide_checkout(port: CheckoutPort | None) -> None:
     _checkout_override = port
 
 
-_GETTERS = (store, publisher, files, mailer, signer, stripe, webhook_secrets, purchases)
+_GETTERS = (store, publisher, files, mailer, signer, token_key, stripe, webhook_secrets, purchases)
 
 
 def reset() -> None:
