@@ -25,6 +25,7 @@ from ..settings import Settings
 from ..tokens import TokenKey
 from ..unsubscribe import unsubscribe_token
 from ..urls import PublicUrls
+from .suppression import is_suppressed
 
 logger = Logger(service="licensing")
 
@@ -118,6 +119,10 @@ def notify(
     key = dedupe_key(event)
     sent = 0
     for address in recipients:
+        if is_suppressed(store, address):
+            # A permanent bounce or a complaint: no send, and no "sent" entry that would hide it.
+            logger.warning("The address is suppressed; no email sent", extra=log_fields)
+            continue
         claim = f"mail:{key}:{address}"
         if not _claim_send(store, claim):
             continue
