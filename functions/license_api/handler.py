@@ -192,9 +192,10 @@ def health() -> dict[str, str]:
 
 
 @app.get("/v1/keys")
-def keys(signer: SignerDep) -> dict[str, Any]:
-    """The public keys that verify signed answers (`X-Signature-Key-Id` names one)."""
-    return {"keys": [signer.jwk()]}
+def keys() -> dict[str, Any]:
+    """The public keys that verify signed answers (`X-Signature-Key-Id` names one): the current key
+    and, during a rotation, the next or previous one."""
+    return {"keys": [signer.jwk() for signer in wiring.signing_keys()]}
 
 
 @app.get("/v1/openapi.json", include_in_schema=False)

@@ -12,6 +12,7 @@ from .accounts import accounts
 from .context import CliContext, StaffGroup
 from .dev import dev
 from .jobs import jobs
+from .keys import keys
 from .licenses import licenses
 from .products import products
 from .releases import releases
@@ -25,7 +26,7 @@ def main(ctx: click.Context) -> None:
     ctx.ensure_object(CliContext)
 
 
-for _group in (dev, products, accounts, licenses, releases, jobs, reports):
+for _group in (dev, products, accounts, licenses, releases, jobs, reports, keys):
     main.add_command(_group)
 
 __all__ = ["main"]
