@@ -424,9 +424,11 @@ def test_an_offline_license_file_is_signed_and_ends_with_the_license(api: Api) -
     keys = requests.get(f"{api.url}/v1/keys", timeout=10).json()["keys"]
     (key,) = [k for k in keys if k["kid"] == document["kid"]]
     payload = base64.b64decode(document["payload"])
-    Ed25519PublicKey.from_public_bytes(base64.b64decode(key["public_key"])).verify(
-        base64.b64decode(document["signature"]), payload
-    )
+    public = Ed25519PublicKey.from_public_bytes(base64.b64decode(key["public_key"]))
+    # Signed with the offline file's own context, never over the bare payload (as answers are).
+    public.verify(base64.b64decode(document["signature"]), b"licensing-offline-file:v1\n" + payload)
+    with pytest.raises(InvalidSignature):
+        public.verify(base64.b64decode(document["signature"]), payload)
     content = json.loads(payload)
     assert content["license"]["id"] == license.id and content["valid_until"] == ends.isoformat()
     revoked = api.issue(status=LicenseStatus.REVOKED)

@@ -26,6 +26,9 @@ from ..versions import parse_version, supports_host
 from .validation import NOT_FOUND, PRODUCT_MISMATCH, SITE_NOT_ACTIVATED, validate
 
 DOWNLOAD_LINK_LIFETIME = timedelta(hours=24)
+# An offline file's signature covers this prefix and the payload, so that no signed API answer
+# (signed over its bare body) can pass for an offline file, nor a file for an answer.
+OFFLINE_FILE_CONTEXT = b"licensing-offline-file:v1\n"
 PRESIGNED_SECONDS = 300
 _DOWNLOAD = "download"
 
@@ -143,5 +146,5 @@ def offline_file(
         "kid": signer.kid,
         "alg": "Ed25519",
         "payload": base64.b64encode(payload).decode(),
-        "signature": signer.sign(payload),
+        "signature": signer.sign(OFFLINE_FILE_CONTEXT + payload),
     }
