@@ -28,7 +28,7 @@ from licensing.tokens import TokenKey
 from licensing.web import JSON, create_resolver
 
 logger = Logger(service="license_api")
-app = create_resolver()
+app = create_resolver(function_logger=logger)
 app.configure_openapi(
     title="License API",
     version="1.0.0",

@@ -28,7 +28,7 @@ from licensing.services import portal
 from licensing.web import JSON, create_resolver, error_body, request_id
 
 logger = Logger(service="portal")
-app = create_resolver(enable_validation=False)
+app = create_resolver(enable_validation=False, function_logger=logger)
 HTML = "text/html; charset=utf-8"
 SESSION_COOKIE = "lm_session"
 CSRF_COOKIE = "lm_csrf"
