@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from licensing import wiring
+from licensing import metrics, wiring
 from licensing.services import suppression
 
 logger = Logger(service="ses_events")
@@ -27,7 +27,8 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 def record_handler(record: SQSRecord) -> None:
     message = EventBridgeEvent(json.loads(record.body))
     try:
-        suppression.apply(wiring.store(), message.detail_type, dict(message.detail))
+        suppressed = suppression.apply(wiring.store(), message.detail_type, dict(message.detail))
+        metrics.count("AddressesSuppressed", suppressed)
     except (KeyError, TypeError, ValueError):
         # Not SES's record shape: retrying cannot help, and the address is not logged.
         logger.error("Unreadable SES event; dropped", extra={"detail_type": message.detail_type})

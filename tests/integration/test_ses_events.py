@@ -135,3 +135,19 @@ def test_the_local_mail_events_queue_feeds_the_function(shop: Shop, ses_events: 
     assert worker.poll_once() == 1
     contact = shop.store.get_contact(BEA)
     assert contact is not None and contact.suppressed is not None
+
+
+def test_each_suppression_is_counted_in_the_stage_s_namespace(
+    shop: Shop, ses_events: Invoke, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Licensing/test-licensing")
+    capsys.readouterr()
+    record = sqs_record(ses_event("sesComplaintEvent.json", BEA))
+    assert failed_ids(ses_events(batch(record, sqs_record(ses_event("sesComplaintEvent.json", CARL))))) == []
+    assert failed_ids(ses_events(batch(record))) == []  # already suppressed: not counted again
+
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    counted = [line["AddressesSuppressed"] for line in lines if "AddressesSuppressed" in line]
+    assert counted == [[1.0], [1.0]]
+    namespaces = {line["_aws"]["CloudWatchMetrics"][0]["Namespace"] for line in lines if "_aws" in line}
+    assert namespaces == {"Licensing/test-licensing"}

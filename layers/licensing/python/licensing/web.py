@@ -5,7 +5,6 @@ in one place."""
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from typing import Any
 
@@ -15,6 +14,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from . import metrics
 from .errors import LicensingError
 
 logger = Logger(service="licensing")
@@ -44,18 +44,10 @@ def _validation_details(error: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def count_status(app: APIGatewayHttpResolver, status: int) -> None:
-    """One `4xx` or `5xx` metric (Count, dimension `route`: the API route key) for an error answer,
-    as CloudWatch's embedded metric format on stdout: no API call, no flush. Only where the stack
-    names a namespace (POWERTOOLS_METRICS_NAMESPACE); the dev server and tests without it emit none."""
-    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE")
-    if status < 400 or not namespace:
-        return
-    from aws_lambda_powertools.metrics import MetricUnit, single_metric
-
-    name = "5xx" if status >= 500 else "4xx"
-    route = app.current_event.route_key or "$default"
-    with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=namespace) as metric:
-        metric.add_dimension(name="route", value=route)
+    """One `4xx` or `5xx` metric (dimension `route`: the API route key) for an error answer."""
+    if status >= 400:
+        name = "5xx" if status >= 500 else "4xx"
+        metrics.count(name, route=app.current_event.route_key or "$default")
 
 
 def create_resolver(
