@@ -104,6 +104,7 @@ def main() -> None:
         "AWS_SECRET_ACCESS_KEY": "bench",
         "AWS_DEFAULT_REGION": "us-east-1",
         "SIGNING_KEY": secrets.token_hex(32),
+        "TOKEN_KEY": secrets.token_hex(32),
         "POWERTOOLS_LOG_LEVEL": "ERROR",
     }
     os.environ.update(environment)

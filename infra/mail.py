@@ -7,8 +7,8 @@ default, so every mail sent from it reports:
 
 - bounces and complaints to EventBridge's default bus (SES delivers only there), from where a rule
   of this stage (matched on the configuration set's name, since stages share the bus) feeds the
-  ``mail_events`` queue. The handler that marks the contact suppressed from those events is the
-  runtime's part: until it exists, the events wait in the queue (14 days) for it;
+  ``mail_events`` queue, read by the ``ses_events`` function (licensing.services.suppression), which
+  marks the contact suppressed;
 - SES's own suppression of those addresses for this configuration set, and reputation metrics.
 """
 
@@ -22,10 +22,11 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import constants
+from licensing import catalogue
 
-MAIL_EVENTS = "mail_events"
+MAIL_EVENTS = catalogue.MAIL_EVENTS.name
 # What SES publishes to EventBridge for the two event types (detail-type).
-SES_EVENT_TYPES = ("Email Bounced", "Email Complaint Received")
+SES_EVENT_TYPES = catalogue.MAIL_EVENTS.detail_types
 RETENTION = Duration.days(14)
 
 
@@ -74,7 +75,11 @@ class Mail(Construct):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=RETENTION,
-            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=5),
+            # As the catalogue's queues: six times the consuming function's timeout.
+            visibility_timeout=Duration.seconds(catalogue.MAIL_EVENTS.visibility_timeout_seconds),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.dead_letter_queue, max_receive_count=catalogue.MAIL_EVENTS.max_receive_count
+            ),
         )
         events.Rule(
             self,

@@ -122,17 +122,22 @@ class LicensingStack(Stack):
             domain=config.domain,
             certificate_arn=config.certificate_arn,
         )
+        queues = dict(messaging.queues)
+        if mail is not None:
+            queues[catalogue.MAIL_EVENTS.name] = mail.queue
+        # A function fed by a queue the stage does not have (ses_events without `mail_from`) is left out.
+        deployed = [spec for spec in config.functions if spec.queue is None or spec.queue in queues]
         functions = Functions(
             self,
             constants.FUNCTIONS,
-            specs=config.functions,
+            specs=deployed,
             source_root=config.source_root,
             layers=config.layers,
             backends=Backends(
                 table=storage.table,
                 release_bucket=storage.release_bucket,
                 bus=messaging.bus,
-                queues=messaging.queues,
+                queues=queues,
                 secrets=secrets,
                 sender_email=config.sender,
                 vendor_name=config.vendor_name,
@@ -142,13 +147,17 @@ class LicensingStack(Stack):
                 configuration_set=mail.configuration_set_name if mail is not None else None,
             ),
         )
-        api.add_routes(config.functions, functions.aliases)
+        api.add_routes(deployed, functions.aliases)
 
         monitoring.route_server_errors(api.access_logs, config.functions)
         monitoring.function_failures(functions.functions)
         for name, queue in messaging.dead_letter_queues.items():
             monitoring.dead_letters(name, queue, f"Messages of the {name} queue that failed")
             monitoring.dead_letter_age(name, queue)
+        if mail is not None:
+            name = catalogue.MAIL_EVENTS.name
+            monitoring.dead_letters(name, mail.dead_letter_queue, "SES bounces and complaints that failed")
+            monitoring.dead_letter_age(name, mail.dead_letter_queue)
         for name, queue in functions.failure_queues.items():
             monitoring.dead_letters(f"{name}-failures", queue, f"Failed runs of {name} (after retries)")
         monitoring.mail_reputation()

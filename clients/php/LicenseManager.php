@@ -93,6 +93,8 @@ final class Client
 {
     private const SIGNED_HEADER = 'x-signature';
     private const KID_HEADER = 'x-signature-key-id';
+    /** What an offline file's signature covers before its payload: no API answer passes for a file. */
+    private const OFFLINE_FILE_CONTEXT = "licensing-offline-file:v1\n";
 
     private string $baseUrl;
     private float $timeout;
@@ -238,7 +240,7 @@ final class Client
         if ($payload === false) {
             throw new SignatureError('The license file payload is not base64.');
         }
-        $this->verify($payload, $file['signature'], $file['kid']);
+        $this->verify(self::OFFLINE_FILE_CONTEXT . $payload, $file['signature'], $file['kid']);
         $content = $this->decode($payload);
         $until = is_string($content['valid_until'] ?? null) ? $content['valid_until'] : '';
         if (gmdate('Y-m-d', $now ?? time()) > $until) {

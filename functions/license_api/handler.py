@@ -25,10 +25,11 @@ from licensing.services import downloads, usage, validation
 from licensing.services.updates import check_updates, offline_file, read_download_token
 from licensing.services.validation import Answer, license_view
 from licensing.signing import Signer
+from licensing.tokens import TokenKey
 from licensing.web import JSON, create_resolver
 
 logger = Logger(service="license_api")
-app = create_resolver()
+app = create_resolver(function_logger=logger)
 app.configure_openapi(
     title="License API",
     version="1.0.0",
@@ -216,6 +217,7 @@ _ACTIVATE_REFUSALS = {Code.NOT_FOUND: 404, Code.TOO_MANY_SITES: 409, Code.RATE_L
 Store = Annotated[DynamoStore, Depends(wiring.store)]
 Events = Annotated[EventBridgePublisher, Depends(wiring.publisher)]
 SignerDep = Annotated[Signer, Depends(wiring.signer)]
+TokenKeyDep = Annotated[TokenKey, Depends(wiring.token_key)]
 Files = Annotated[S3Files, Depends(wiring.files)]
 
 
@@ -262,9 +264,10 @@ def health() -> Health:
 
 
 @app.get("/v1/keys", responses=responses(answer("The public keys.", signed=False), signed=False))
-def keys(signer: SignerDep) -> PublicKeys:
-    """The public keys that verify signed answers (`X-Signature-Key-Id` names one)."""
-    return PublicKeys.model_validate({"keys": [signer.jwk()]})
+def keys() -> PublicKeys:
+    """The public keys that verify signed answers (`X-Signature-Key-Id` names one): the current key
+    and, during a rotation, the next or previous one."""
+    return PublicKeys.model_validate({"keys": [signer.jwk() for signer in wiring.signing_keys()]})
 
 
 @app.get("/v1/openapi.json", responses=api_docs.only(answer("This document.", signed=False)))
@@ -377,14 +380,14 @@ def deactivate(request: Annotated[DeactivateRequest, Body()], store: Store) -> R
     ),
 )
 def updates(
-    request: Annotated[UpdatesRequest, Body()], store: Store, signer: SignerDep
+    request: Annotated[UpdatesRequest, Body()], store: Store, token_key: TokenKeyDep
 ) -> Response[UpdatesAnswer]:
     """The newest release for the caller's host version, with a 24-hour download link when the
     license entitles to it (`code` says why not otherwise)."""
     now = utc_now()
     answer = check_updates(
         store,
-        signer,
+        token_key,
         key=request.key,
         product=request.product,
         site=request.site,
@@ -429,10 +432,10 @@ def updates(
         s404=error(404, signed=False, description="The release is no longer available."),
     ),
 )
-def download(store: Store, signer: SignerDep, files: Files, token: str = "") -> Response[Any]:
+def download(store: Store, token_key: TokenKeyDep, files: Files, token: str = "") -> Response[Any]:
     """303 to a fresh presigned URL of the release file; 410 once the link has expired."""
     now = utc_now()
-    claims = read_download_token(signer, token, now=now)
+    claims = read_download_token(token_key, token, now=now)
     release = store.get_release(claims["p"], claims["v"])
     if release is None:
         raise NotFound("This release is no longer available.")

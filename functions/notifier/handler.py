@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from licensing import events, wiring
+from licensing import events, metrics, wiring
 from licensing.services.notifications import notify
 from licensing.services.releases import fan_out_release
 
@@ -44,14 +44,15 @@ def record_handler(record: SQSRecord) -> None:
         if isinstance(event, events.ReleasePublished):
             fan_out_release(wiring.store(), wiring.publisher(), product=event.product, version=event.version)
         else:
-            notify(
+            sent = notify(
                 event,
                 store=wiring.store(),
                 mailer=wiring.mailer(),
                 settings=wiring.settings(),
-                # Only release mails sign (their unsubscribe links): the others need no key.
-                signer=wiring.signer() if isinstance(event, events.ReleaseMail) else None,
+                # Only release mails carry a token (their unsubscribe links): the others need no key.
+                token_key=wiring.token_key() if isinstance(event, events.ReleaseMail) else None,
             )
+            metrics.count("EmailsSent", sent, email=message.detail_type)
     except Exception as error:
         logger.warning(
             "Notification failed; the queue will redeliver it",

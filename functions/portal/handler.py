@@ -28,7 +28,7 @@ from licensing.services import portal
 from licensing.web import JSON, create_resolver, error_body, request_id
 
 logger = Logger(service="portal")
-app = create_resolver(enable_validation=False)
+app = create_resolver(enable_validation=False, function_logger=logger)
 HTML = "text/html; charset=utf-8"
 SESSION_COOKIE = "lm_session"
 CSRF_COOKIE = "lm_csrf"
@@ -317,7 +317,7 @@ def save_preferences(session: dict[str, Any], contact: Contact) -> Response[str]
 def unsubscribe_page() -> Response[str]:
     """A page with one button: the link itself changes nothing (mail scanners follow links)."""
     token = app.current_event.get_query_string_value("token") or ""
-    found = portal.subscription(wiring.store(), wiring.signer(), token)
+    found = portal.subscription(wiring.store(), wiring.token_key(), token)
     return page("unsubscribe", done=False, email=found.email, product_name=found.product_name, token=token)
 
 
@@ -326,7 +326,7 @@ def unsubscribe() -> Response[str]:
     """Opt out of a product's release mails: from the page's form, or one-click from a mail client
     (RFC 8058: the token in the link's query string, `List-Unsubscribe=One-Click` in the body)."""
     token = _form().get("token") or app.current_event.get_query_string_value("token") or ""
-    found = portal.unsubscribe(wiring.store(), wiring.signer(), token)
+    found = portal.unsubscribe(wiring.store(), wiring.token_key(), token)
     logger.info("release mails turned off", extra={"product": found.product})
     return page("unsubscribe", done=True, email=found.email, product_name=found.product_name)
 

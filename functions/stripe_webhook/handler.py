@@ -14,7 +14,7 @@ from licensing import wiring
 from licensing.web import JSON, create_resolver
 
 logger = Logger(service="stripe_webhook")
-app = create_resolver(enable_validation=False)
+app = create_resolver(enable_validation=False, function_logger=logger)
 
 
 @app.post("/webhooks/stripe")

@@ -80,6 +80,11 @@ def test_every_route_through_the_php_client(local_system: LocalSystem, tmp_path:
         call(url, "readLicenseFile", options=opts, file=forged)["exception"]
         == "LicenseManager\\SignatureError"
     )
+    # Signed by the server's key over the bare payload, as API answers are signed: not a file.
+    bare = document | {"signature": server_signer().sign(base64.b64decode(document["payload"]))}
+    assert (
+        call(url, "readLicenseFile", options=opts, file=bare)["exception"] == "LicenseManager\\SignatureError"
+    )
 
     freed = answer(call(url, "deactivate", options=opts, key=key, site=SITE))
     assert (freed["valid"], freed["license"]["sites_used"]) == (True, 0)

@@ -488,3 +488,33 @@ def test_reports_expiring_lists_what_ends_soon(local_system: LocalSystem) -> Non
     assert [(row["key"], row["days_left"]) for row in rows if row["account"] == "Ending Soon AG"] == [
         (license["key"], 3)
     ]
+
+
+def test_a_bounce_on_the_local_mail_events_queue_is_shown_to_staff_and_lifted(
+    local_system: LocalSystem,
+) -> None:
+    address = "bounced@suppress.test"
+    ok(cli(local_system, "accounts", "create", "--name", "Bounce Co", "--email", address, "--yes"))
+    event = json.loads(
+        (Path(__file__).parents[1] / "fixtures" / "aws-events" / "sesBounceEvent.json").read_text()
+    )
+    event["detail"]["bounce"]["bouncedRecipients"][0]["emailAddress"] = address
+    sqs = boto3.client("sqs", endpoint_url=f"http://127.0.0.1:{local_system.aws_port}")
+    queue_url = sqs.get_queue_url(QueueName=LOCAL.queue("mail_events"))["QueueUrl"]
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(event))
+
+    # The dev server's worker reads the queue as Lambda's event source mapping would.
+    deadline = time.monotonic() + 20
+    while (
+        "suppressed since"
+        not in (shown := ok(cli(local_system, "accounts", "show", "Bounce Co")))["contacts"][0]
+    ):
+        assert time.monotonic() < deadline, shown
+        time.sleep(0.3)
+    assert shown["contacts"] == [f"{address} [suppressed since 2017-08-05: bounce: General (5.1.1)]"]
+
+    lifted = ok(cli(local_system, "accounts", "contacts", "unsuppress", address, "--yes"))
+    assert lifted == {"email": address, "suppressed": None}
+    assert ok(cli(local_system, "accounts", "show", "Bounce Co"))["contacts"] == [address]
+    again = cli(local_system, "accounts", "contacts", "unsuppress", address, "--yes")
+    assert again.returncode != 0 and "not a suppressed contact" in again.stderr

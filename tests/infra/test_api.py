@@ -159,7 +159,7 @@ def test_the_public_base_url_of_every_function_follows_the_domain(
     stack: Deployment, production: Deployment
 ) -> None:
     api = stack.logical_id(f"{constants.API}{constants.HTTP_API}", "AWS::ApiGatewayV2::Api")
-    for spec in catalogue.FUNCTIONS:
+    for spec in stack.functions:
         default = stack.function(spec.name)[1]["Properties"]["Environment"]["Variables"]
         assert default[constants.ENV_PUBLIC_BASE_URL] == {"Fn::GetAtt": [api, "ApiEndpoint"]}
         custom = production.function(spec.name)[1]["Properties"]["Environment"]["Variables"]

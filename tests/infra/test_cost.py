@@ -26,11 +26,17 @@ def test_the_idle_stack_costs_under_five_dollars_a_month_with_its_alarms(synthes
     assert report.fixed_monthly_after_free_tier == pytest.approx(report.fixed_monthly - 3.00 - 1.00)
 
 
-def test_the_options_add_nothing_fixed(synthesis: Synthesis) -> None:
-    # A domain, an alarm email and an SES identity are billed by use only.
+def test_the_options_add_nothing_fixed_but_the_alarms_of_the_mail_events(synthesis: Synthesis) -> None:
+    # A domain, an alarm email and an SES identity are billed by use only; `mail_from` adds the
+    # ses_events function and its queue, and so their alarms (errors and throttles, two DLQ alarms).
     default = cost.estimate([synthesis.template_file(constants.STACK_NAME)])
     production = cost.estimate([synthesis.template_file(PRODUCTION_STACK_NAME)])
-    assert production.fixed_monthly == default.fixed_monthly
+    assert production.alarms == default.alarms + 3
+    extra_metrics = production.alarm_metrics - default.alarm_metrics
+    assert 3 <= extra_metrics <= 4
+    assert production.fixed_monthly == pytest.approx(
+        default.fixed_monthly + extra_metrics * cost.ALARM_METRIC_MONTH
+    )
 
 
 def test_a_thousand_validations_cost_what_the_license_api_s_memory_and_duration_say(

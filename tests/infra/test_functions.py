@@ -190,6 +190,29 @@ def test_each_function_may_read_only_the_secrets_of_its_rights(deployment: Deplo
         assert readable == expected, spec.name
 
 
+def test_only_the_license_api_reads_the_signing_key(deployment: Deployment) -> None:
+    # Tokens have a key of their own: the portal and the notifier never hold the signing key.
+    signing_key = str(
+        {
+            "Ref": deployment.logical_id(
+                f"{constants.SECRETS}{constants.SIGNING_KEY_SECRET}", "AWS::SecretsManager::Secret"
+            )
+        }
+    )
+    readers = {
+        spec.name
+        for spec in deployment.functions
+        for statement in deployment.statements_of(spec.name)
+        if "secretsmanager:GetSecretValue" in Deployment.actions(statement)
+        and signing_key in {str(resource) for resource in Deployment.resources_of(statement)}
+    }
+    # The example deployment declares functions of its own: there, those whose rights name it.
+    expected = {spec.name for spec in deployment.functions if catalogue.SIGNING_KEY in spec.rights}
+    assert readers == expected
+    if tuple(deployment.functions) == catalogue.FUNCTIONS:
+        assert readers == {"license_api"}
+
+
 # Actions that only the right named may bring, whatever else a function is given.
 ACTIONS_OF_RIGHT = {
     catalogue.TABLE_READ: ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"),
@@ -331,9 +354,9 @@ def test_a_queue_worker_is_fed_by_its_queue_and_reports_partial_failures(deploym
         (mapping,) = [
             m["Properties"] for m in mappings if _names_alias(m["Properties"]["FunctionName"], alias_id)
         ]
-        queue_id = deployment.logical_id(
-            f"{constants.MESSAGING}{constants.pascal(spec.queue)}Queue", "AWS::SQS::Queue"
-        )
+        # SES's events come through the mail construct's queue (`mail_from`), the others through Messaging.
+        owner = constants.MAIL if spec.queue == catalogue.MAIL_EVENTS.name else constants.MESSAGING
+        queue_id = deployment.logical_id(f"{owner}{constants.pascal(spec.queue)}Queue", "AWS::SQS::Queue")
         assert mapping["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
         assert mapping["BatchSize"] == spec.batch_size
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -413,7 +436,7 @@ def test_a_new_dependencies_layer_makes_a_new_version_behind_the_alias(
     stack: Deployment, production: Deployment
 ) -> None:
     # Production was synthesized with another dependencies layer; same code, same catalogue.
-    for spec in catalogue.FUNCTIONS:
+    for spec in stack.functions:
         dev_version = stack.alias(spec.name)[1]["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]
         prod_version = production.alias(spec.name)[1]["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]
         assert dev_version != prod_version, spec.name

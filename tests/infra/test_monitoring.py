@@ -188,7 +188,7 @@ def test_the_budget_tells_the_topic_at_80_percent_and_on_a_forecast_overrun(
 def test_the_catalogue_alarm_count_is_what_make_cost_counts(stack: Deployment) -> None:
     # One per route group, one per function, two per catalogue DLQ, one per scheduled function's
     # failures, two SES, one table: kept small on purpose (each metric read costs $0.10 a month).
-    functions = catalogue.FUNCTIONS
+    functions = stack.functions
     expected = (
         len(route_groups(functions))
         + len(functions)

@@ -53,7 +53,7 @@ def signed_in(app: Console) -> Client:
 
 
 def ends_on(license: Any) -> Any:
-    return DynamoStore(get_settings().table_name).require_license(license.id).ends_on
+    return DynamoStore(get_settings().require("table_name")).require_license(license.id).ends_on
 
 
 def extend(client: Client, license: Any, csrf: str | None, **extra: str) -> TestResponse:
@@ -125,7 +125,7 @@ def test_a_change_needs_the_csrf_token_the_console_origin_and_a_confirmation(
     done = extend(client, license, app.guard.csrf, confirmed="yes")
     assert done.status_code == 303 and done.headers["Location"] == f"/licenses/{license.id}"
     assert (ends_on(license) - before).days == 30
-    history = DynamoStore(get_settings().table_name).license_history(license.id)
+    history = DynamoStore(get_settings().require("table_name")).license_history(license.id)
     assert [entry.actor for entry in history if entry.action == "extended"] == ["staff:Dana Support"]
     assert "now ends on" in client.get(f"/licenses/{license.id}").text
 
@@ -141,7 +141,7 @@ def test_bad_input_is_a_clear_400_and_changes_nothing(console: tuple[Console, An
     )
     assert revoke.status_code == 400 and "reason" in revoke.text
     assert client.get("/licenses/lic_nope").status_code == 404
-    fresh = DynamoStore(get_settings().table_name).require_license(license.id)
+    fresh = DynamoStore(get_settings().require("table_name")).require_license(license.id)
     assert fresh.ends_on == before and fresh.status.value == "ACTIVE"
 
 
@@ -167,7 +167,7 @@ def test_the_console_refuses_to_bind_anything_but_loopback() -> None:
 def test_erasure_needs_the_typed_account_name_and_a_confirmation(console: tuple[Console, Any]) -> None:
     app, license = console
     client = signed_in(app)
-    store = DynamoStore(get_settings().table_name)
+    store = DynamoStore(get_settings().require("table_name"))
     account_id = license.account_id
     form = {"csrf": app.guard.csrf, "typed": "acme", "confirmed": "yes"}
     wrong = client.post(f"/accounts/{account_id}/erase", data=form, headers=ORIGIN)
@@ -204,13 +204,13 @@ def test_a_release_upload_with_bad_input_is_refused_and_publishes_nothing(
     for data, said in cases:
         answer = client.post(f"/products/{license.product}/releases", data=data, headers=ORIGIN)
         assert answer.status_code == 400 and said in answer.text, answer.text
-    assert DynamoStore(get_settings().table_name).list_releases(license.product) == []
+    assert DynamoStore(get_settings().require("table_name")).list_releases(license.product) == []
 
 
 def test_suspend_reinstate_renew_and_revoke_each_confirmed_and_signed(console: tuple[Console, Any]) -> None:
     app, license = console
     client = signed_in(app)
-    store = DynamoStore(get_settings().table_name)
+    store = DynamoStore(get_settings().require("table_name"))
 
     def act(action: str, **form: str) -> Any:
         data = {"csrf": app.guard.csrf, **form}

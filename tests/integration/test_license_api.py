@@ -385,7 +385,7 @@ def test_no_download_for_a_suspended_license_or_another_product(api: Api) -> Non
 
 def test_a_forged_or_expired_download_link_is_refused(api: Api) -> None:
     from licensing.services.updates import download_token
-    from licensing.signing import Signer
+    from licensing.tokens import TokenKey
 
     license = api.issue()
     publish(api, "1.0.0")
@@ -398,12 +398,21 @@ def test_a_forged_or_expired_download_link_is_refused(api: Api) -> None:
     )
     release = api.store.get_release("crm-exporter", "1.0.0")
     assert release is not None
-    signer = Signer.from_seed_hex(os.environ["SIGNING_KEY"])
+    token_key = TokenKey.from_hex(os.environ["TOKEN_KEY"])
     old = download_token(
-        signer, license_id=license.id, release=release, expires=datetime.now(UTC) - timedelta(seconds=1)
+        token_key, license_id=license.id, release=release, expires=datetime.now(UTC) - timedelta(seconds=1)
     )
     answer = requests.get(f"{api.url}/v1/download?token={old}", allow_redirects=False, timeout=10)
     assert answer.status_code == 410 and answer.json()["error"]["code"] == "LINK_EXPIRED"
+    # A live link made with the signing key's seed (the key of tokens before) is refused.
+    later = datetime.now(UTC) + timedelta(hours=1)
+    with_signing_key = download_token(
+        TokenKey.from_hex(os.environ["SIGNING_KEY"]), license_id=license.id, release=release, expires=later
+    )
+    fresh = download_token(token_key, license_id=license.id, release=release, expires=later)
+    for token, status in ((with_signing_key, 400), (fresh, 303)):
+        answer = requests.get(f"{api.url}/v1/download?token={token}", allow_redirects=False, timeout=10)
+        assert answer.status_code == status
 
 
 def test_an_offline_license_file_is_signed_and_ends_with_the_license(api: Api) -> None:
@@ -415,9 +424,11 @@ def test_an_offline_license_file_is_signed_and_ends_with_the_license(api: Api) -
     keys = requests.get(f"{api.url}/v1/keys", timeout=10).json()["keys"]
     (key,) = [k for k in keys if k["kid"] == document["kid"]]
     payload = base64.b64decode(document["payload"])
-    Ed25519PublicKey.from_public_bytes(base64.b64decode(key["public_key"])).verify(
-        base64.b64decode(document["signature"]), payload
-    )
+    public = Ed25519PublicKey.from_public_bytes(base64.b64decode(key["public_key"]))
+    # Signed with the offline file's own context, never over the bare payload (as answers are).
+    public.verify(base64.b64decode(document["signature"]), b"licensing-offline-file:v1\n" + payload)
+    with pytest.raises(InvalidSignature):
+        public.verify(base64.b64decode(document["signature"]), payload)
     content = json.loads(payload)
     assert content["license"]["id"] == license.id and content["valid_until"] == ends.isoformat()
     revoked = api.issue(status=LicenseStatus.REVOKED)

@@ -130,7 +130,7 @@ def test_every_documented_status_is_one_the_api_gives(api: tuple[str, DynamoStor
     def link(license_id: str, version: str = "1.0.0", hours: int = 1) -> requests.Response:
         gone = Release.model_validate(release.model_dump() | {"version": version})
         expires = datetime.now(UTC) + timedelta(hours=hours)
-        token = download_token(signer, license_id=license_id, release=gone, expires=expires)
+        token = download_token(wiring.token_key(), license_id=license_id, release=gone, expires=expires)
         return requests.get(f"{url}/v1/download", params={"token": token}, allow_redirects=False, timeout=20)
 
     def activate_twice(site: str) -> requests.Response:

@@ -121,6 +121,13 @@ NOTIFICATIONS = Queue(name="notifications", detail_types=detail_types("notificat
 
 QUEUES: tuple[Queue, ...] = (NOTIFICATIONS,)
 
+# SES's bounce and complaint events (their EventBridge detail types). They reach EventBridge's default
+# bus, not the licensing bus: the stack's mail construct (`mail_from`) makes this queue and its rule,
+# so a stage without `mail_from` has neither the queue nor its function; the dev server makes the
+# queue alone (no SES there: tests put SES's events on it).
+MAIL_EVENTS = Queue(name="mail_events", detail_types=("Email Bounced", "Email Complaint Received"))
+EXTERNAL_QUEUES: tuple[Queue, ...] = (MAIL_EVENTS,)
+
 # Every /v1 route of the license API (API.md section 2), each with its own throttle; other /v1
 # paths fall to $default, which answers 404.
 LICENSE_API_ROUTES: dict[str, Throttle] = {
@@ -160,7 +167,7 @@ FUNCTIONS: tuple[Function, ...] = (
         name="portal",
         description="The customer portal, release-mail unsubscribe links, the 404 of unknown routes.",
         routes=("ANY /portal", "ANY /portal/{proxy+}", "GET /unsubscribe", "POST /unsubscribe", "$default"),
-        rights=(TABLE_READ, TABLE_WRITE, BUCKET_READ, EVENTS_PUT, SIGNING_KEY, TOKEN_KEY),
+        rights=(TABLE_READ, TABLE_WRITE, BUCKET_READ, EVENTS_PUT, TOKEN_KEY),
     ),
     Function(
         name="lifecycle_job",
@@ -173,11 +180,19 @@ FUNCTIONS: tuple[Function, ...] = (
         name="notifier",
         description="Renders and sends every email, from the notifications queue.",
         queue=NOTIFICATIONS.name,
-        # Events: a release's fan-out, one message per account; the key signs unsubscribe links.
-        rights=(TABLE_READ, TABLE_WRITE, MAIL_SEND, EVENTS_PUT, SIGNING_KEY, TOKEN_KEY),
+        # Events: a release's fan-out, one message per account; the token key MACs unsubscribe links.
+        rights=(TABLE_READ, TABLE_WRITE, MAIL_SEND, EVENTS_PUT, TOKEN_KEY),
         timeout_seconds=60,
         batch_size=10,
         # A mail surge must not take the concurrency that the license API and webhook rely on.
+        max_concurrency=2,
+    ),
+    Function(
+        name="ses_events",
+        description="SES bounces and complaints: the address is suppressed, the licenses' history says so.",
+        queue=MAIL_EVENTS.name,
+        rights=(TABLE_READ, TABLE_WRITE),
+        timeout_seconds=30,
         max_concurrency=2,
     ),
 )

@@ -119,12 +119,21 @@ class Account(_Model):
     created_at: datetime = Field(default_factory=utc_now)
 
 
+class Suppression(_Model):
+    """Why and since when nothing is mailed to a contact (a permanent bounce, a complaint)."""
+
+    reason: str
+    at: datetime = Field(default_factory=utc_now)
+
+
 class Contact(_Model):
     email: Email
     name: str = ""
     account_ids: list[str] = Field(default_factory=list)
     release_mail_opt_out: list[str] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=utc_now)
+    # Set by SES's bounce and complaint events (services/suppression.py); staff lift it.
+    suppressed: Suppression | None = None
 
 
 class Site(_Model):

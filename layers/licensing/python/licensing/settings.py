@@ -40,6 +40,8 @@ class Settings(BaseModel):
     stripe_api_base: str | None = Field(default=None, alias="STRIPE_API_BASE")
     signing_key_secret_arn: str | None = Field(default=None, alias="SIGNING_KEY_SECRET_ARN")
     signing_key: str | None = Field(default=None, alias="SIGNING_KEY")
+    token_key_secret_arn: str | None = Field(default=None, alias="TOKEN_KEY_SECRET_ARN")
+    token_key: str | None = Field(default=None, alias="TOKEN_KEY")
     signin_link_days: int = Field(default=7, alias="SIGNIN_LINK_DAYS")
     reminder_days: str = Field(default="30,7,1", alias="REMINDER_DAYS")
 

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 from . import tokens
 from .errors import InvalidInput
-from .signing import Signer
+from .tokens import TokenKey
 
 _PURPOSE = "unsubscribe"
 
 
-def unsubscribe_token(signer: Signer, email: str, product: str) -> str:
-    return tokens.encode(signer, _PURPOSE, {"e": email, "p": product})
+def unsubscribe_token(key: TokenKey, email: str, product: str) -> str:
+    return tokens.encode(key, _PURPOSE, {"e": email, "p": product})
 
 
-def read_unsubscribe_token(signer: Signer, token: str) -> tuple[str, str]:
+def read_unsubscribe_token(key: TokenKey, token: str) -> tuple[str, str]:
     """The (email, product) a token was made for; InvalidInput for anything forged or garbled."""
     try:
-        claims = tokens.decode(signer, _PURPOSE, token)
+        claims = tokens.decode(key, _PURPOSE, token)
         return str(claims["e"]), str(claims["p"])
     except (tokens.BadToken, KeyError) as error:
         raise InvalidInput("This unsubscribe link is not valid.") from error

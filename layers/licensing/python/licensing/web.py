@@ -1,5 +1,6 @@
-"""What every HTTP function shares: the contract's error shape, X-Request-Id on every answer, and
-domain errors turned into answers in one place."""
+"""What every HTTP function shares: the contract's error shape, X-Request-Id on every answer (and in
+every log line of the request), a 4xx or 5xx metric per route, and domain errors turned into answers
+in one place."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from . import metrics
 from .errors import LicensingError
 
 logger = Logger(service="licensing")
@@ -41,13 +43,28 @@ def _validation_details(error: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
-def create_resolver(*, enable_validation: bool = True) -> APIGatewayHttpResolver:
-    """An HTTP API resolver answering in the contract's shape, with X-Request-Id on every answer."""
+def count_status(app: APIGatewayHttpResolver, status: int) -> None:
+    """One `4xx` or `5xx` metric (dimension `route`: the API route key) for an error answer."""
+    if status >= 400:
+        name = "5xx" if status >= 500 else "4xx"
+        metrics.count(name, route=app.current_event.route_key or "$default")
+
+
+def create_resolver(
+    *, enable_validation: bool = True, function_logger: Logger | None = None
+) -> APIGatewayHttpResolver:
+    """An HTTP API resolver answering in the contract's shape, with X-Request-Id on every answer and
+    in every log line of the request (the function's logger and the licensing package's)."""
     app = APIGatewayHttpResolver(enable_validation=enable_validation)
+    loggers = [web_logger for web_logger in (function_logger, logger) if web_logger is not None]
 
     def add_request_id(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+        # The id a customer quotes from the header finds the request's log lines.
+        for each in loggers:
+            each.append_keys(request_id=request_id(resolver))
         response = next_middleware(resolver)
         response.headers["X-Request-Id"] = request_id(resolver)
+        count_status(resolver, response.status_code)
         return response
 
     app.use(middlewares=[add_request_id])
@@ -84,4 +101,5 @@ def create_resolver(*, enable_validation: bool = True) -> APIGatewayHttpResolver
 def _with_request_id(app: APIGatewayHttpResolver, response: Response) -> Response:
     # Exception and not-found handlers run outside the middleware chain.
     response.headers["X-Request-Id"] = request_id(app)
+    count_status(app, response.status_code)
     return response

@@ -8,7 +8,7 @@ in tests with `app.dependency_overrides`) or call the getters directly (queue wo
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 from .settings import Settings, get_settings, reset_settings
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .checkout import CheckoutPort
     from .services.purchases import Purchases
     from .signing import Signer
+    from .tokens import TokenKey
 
 
 def settings() -> Settings:
@@ -56,14 +57,44 @@ def mailer() -> SesMailer:
     return SesMailer(settings().require("mail_from"))
 
 
-@cache
-def signer() -> Signer:
-    """The deployment's signer: its seed from Secrets Manager in AWS, `SIGNING_KEY` locally."""
-    from .adapters.secrets import resolve
-    from .signing import Signer
+def signing_keys() -> tuple[Signer, ...]:
+    """The deployment's signing keys, the current one first, then the next or previous one of a
+    rotation (`licensing keys rotate`): their seeds from Secrets Manager in AWS (read again after
+    the secrets' TTL, so a rotation reaches warm functions), `SIGNING_KEY` locally."""
+    from .adapters.secrets import resolve_all
 
     current = settings()
-    return Signer.from_seed_hex(resolve(current.signing_key, current.signing_key_secret_arn) or "")
+    seeds = resolve_all(current.signing_key, current.signing_key_secret_arn) or ("",)
+    return tuple(_signer_of(seed) for seed in seeds)
+
+
+def signer() -> Signer:
+    """The key that signs answers now: the first of `signing_keys()`."""
+    return signing_keys()[0]
+
+
+@lru_cache(maxsize=4)
+def _signer_of(seed_hex: str) -> Signer:
+    from .signing import Signer
+
+    return Signer.from_seed_hex(seed_hex)
+
+
+def token_key() -> TokenKey:
+    """The HMAC key of download and unsubscribe tokens: from Secrets Manager in AWS (read again
+    after the secrets' TTL), `TOKEN_KEY` locally; apart from the signing key, so that the portal and
+    the notifier never hold that."""
+    from .adapters.secrets import resolve
+
+    current = settings()
+    return _token_key_of(resolve(current.token_key, current.token_key_secret_arn) or "")
+
+
+@lru_cache(maxsize=2)
+def _token_key_of(key_hex: str) -> TokenKey:
+    from .tokens import TokenKey
+
+    return TokenKey.from_hex(key_hex)
 
 
 @cache
@@ -112,7 +143,7 @@ def provide_checkout(port: CheckoutPort | None) -> None:
     _checkout_override = port
 
 
-_GETTERS = (store, publisher, files, mailer, signer, stripe, webhook_secrets, purchases)
+_GETTERS = (store, publisher, files, mailer, _signer_of, _token_key_of, stripe, webhook_secrets, purchases)
 
 
 def reset() -> None:

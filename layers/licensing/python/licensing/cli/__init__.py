@@ -13,6 +13,7 @@ from .console import console
 from .context import CliContext, StaffGroup
 from .dev import dev
 from .jobs import jobs
+from .keys import keys
 from .licenses import licenses
 from .products import products
 from .releases import releases
@@ -26,7 +27,7 @@ def main(ctx: click.Context) -> None:
     ctx.ensure_object(CliContext)
 
 
-for _group in (dev, products, accounts, licenses, releases, jobs, reports, console):
+for _group in (dev, products, accounts, licenses, releases, jobs, reports, console, keys):
     main.add_command(_group)
 
 __all__ = ["main"]

@@ -57,7 +57,12 @@ def accounts_show(obj: CliContext, account_ref: str) -> None:
     contacts = [store.get_contact(email) for email in store.contact_emails(account.id)]
     row = account.model_dump(mode="json") | {
         "contacts": [
-            f"{contact.name} <{contact.email}>" if contact.name else contact.email
+            (f"{contact.name} <{contact.email}>" if contact.name else contact.email)
+            + (
+                f" [suppressed since {contact.suppressed.at:%Y-%m-%d}: {contact.suppressed.reason}]"
+                if contact.suppressed
+                else ""
+            )
             for contact in contacts
             if contact is not None
         ],
@@ -113,6 +118,24 @@ def accounts_contacts_remove(obj: CliContext, account_ref: str, email: str) -> N
         ["account_id", "email"],
         single=True,
     )
+
+
+@accounts_contacts.command("unsuppress")
+@click.argument("email")
+@pass_obj
+def accounts_contacts_unsuppress(obj: CliContext, email: str) -> None:
+    """Mail a contact again after a bounce or complaint suppressed it (the address works again).
+    SES's own suppression list is separate: `aws sesv2 delete-suppressed-destination` lifts that."""
+    from ..services.suppression import unsuppress
+
+    store = obj.store()
+    actor = obj.actor()
+    contact = store.get_contact(email)
+    if contact is None or contact.suppressed is None:
+        raise click.ClickException(f"{email} is not a suppressed contact")
+    obj.confirm(f"Mail {contact.email} again (suppressed: {contact.suppressed.reason})?")
+    lifted = unsuppress(store, contact.email, actor=actor)
+    emit(obj, [{"email": lifted.email, "suppressed": None}], ["email", "suppressed"], single=True)
 
 
 @accounts.command("export")

@@ -429,7 +429,7 @@ class Console:
             )
         release = publish_release(
             store,
-            S3Files(get_settings().release_bucket),
+            S3Files(get_settings().require("release_bucket")),
             product=slug,
             version=held["version"],
             filename=held["filename"],

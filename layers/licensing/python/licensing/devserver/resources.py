@@ -54,7 +54,7 @@ def provision(session: Any, names: LocalNames = LOCAL) -> dict[str, str]:
     events.create_event_bus(Name=names.bus)
     sqs = session.client("sqs")
     queue_urls = {}
-    for queue in catalogue.QUEUES:
+    for queue in (*catalogue.QUEUES, *catalogue.EXTERNAL_QUEUES):
         dlq_url = sqs.create_queue(QueueName=names.dead_letter_queue(queue.name))["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
@@ -68,6 +68,9 @@ def provision(session: Any, names: LocalNames = LOCAL) -> dict[str, str]:
                 ),
             },
         )["QueueUrl"]
+        queue_urls[queue.name] = url
+        if queue in catalogue.EXTERNAL_QUEUES:
+            continue  # fed by SES in AWS; locally only what a test puts on it
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         rule = f"{names.queue(queue.name)}-rule"
         events.put_rule(
@@ -78,5 +81,4 @@ def provision(session: Any, names: LocalNames = LOCAL) -> dict[str, str]:
             ),
         )
         events.put_targets(Rule=rule, EventBusName=names.bus, Targets=[{"Id": queue.name, "Arn": arn}])
-        queue_urls[queue.name] = url
     return queue_urls

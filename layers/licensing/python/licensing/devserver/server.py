@@ -101,6 +101,7 @@ class DevServer:
         os.environ.update(local_environment(self.aws_endpoint, self.url, self.names))
         # A fresh response-signing key each start (extensions fetch it from /v1/keys), unless given.
         os.environ.setdefault("SIGNING_KEY", secrets.token_hex(32))
+        os.environ.setdefault("TOKEN_KEY", secrets.token_hex(32))  # links of this run only
         wiring.reset()
         if not os.environ.get("STRIPE_API_KEY"):
             wiring.provide_checkout(checkout)  # without a Stripe test key, renewals pay locally

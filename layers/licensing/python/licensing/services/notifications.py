@@ -22,9 +22,10 @@ from ..events import Event, ReleaseMail, SignInRequested, license_ids
 from ..mail import Mailer, render
 from ..models import Account, Contact, License, Product, Release
 from ..settings import Settings
-from ..signing import Signer
+from ..tokens import TokenKey
 from ..unsubscribe import unsubscribe_token
 from ..urls import PublicUrls
+from .suppression import is_suppressed
 
 logger = Logger(service="licensing")
 
@@ -78,7 +79,7 @@ def notify(
     store: NotificationStore,
     mailer: Mailer,
     settings: Settings,
-    signer: Signer | None = None,
+    token_key: TokenKey | None = None,
 ) -> int:
     """Email every contact of the event's account about it, at most once each; returns how many
     emails were sent.
@@ -118,12 +119,16 @@ def notify(
     key = dedupe_key(event)
     sent = 0
     for address in recipients:
+        if is_suppressed(store, address):
+            # A permanent bounce or a complaint: no send, and no "sent" entry that would hide it.
+            logger.warning("The address is suppressed; no email sent", extra=log_fields)
+            continue
         claim = f"mail:{key}:{address}"
         if not _claim_send(store, claim):
             continue
         try:
             personal = _personal_context(
-                email, address, store=store, settings=settings, signer=signer, product=subjects.slug
+                email, address, store=store, settings=settings, token_key=token_key, product=subjects.slug
             )
             message = render(settings.templates_dir, email.template, [address], context | personal)
             if "unsubscribe_url" in personal:
@@ -240,7 +245,7 @@ def _personal_context(
     *,
     store: NotificationStore,
     settings: Settings,
-    signer: Signer | None,
+    token_key: TokenKey | None,
     product: str | None,
 ) -> dict[str, Any]:
     contact = store.get_contact(address)
@@ -253,7 +258,7 @@ def _personal_context(
         )
         personal["signin_url"] = urls.auth(token)
     if email.release_mail:
-        if signer is None:
-            raise ValueError("release mails need the signing key for their unsubscribe links")
-        personal["unsubscribe_url"] = urls.unsubscribe(unsubscribe_token(signer, address, str(product)))
+        if token_key is None:
+            raise ValueError("release mails need the token key for their unsubscribe links")
+        personal["unsubscribe_url"] = urls.unsubscribe(unsubscribe_token(token_key, address, str(product)))
     return personal

@@ -19,7 +19,7 @@ from ..events import Event, SignInRequested
 from ..lifecycle import days_left, renewal_end, validity_code
 from ..markdown import notes_html
 from ..models import Contact, HistoryEntry, License, LicenseStatus, Price, Product, Release
-from ..signing import Signer
+from ..tokens import TokenKey
 from ..unsubscribe import read_unsubscribe_token
 from . import downloads
 from .validation import deactivate
@@ -228,15 +228,15 @@ class Subscription:
     product_name: str
 
 
-def subscription(store: PortalStore, signer: Signer, token: str) -> Subscription:
+def subscription(store: PortalStore, token_key: TokenKey, token: str) -> Subscription:
     """Whom and which product an unsubscribe link is for; InvalidInput for a forged one."""
-    email, product = read_unsubscribe_token(signer, token)
+    email, product = read_unsubscribe_token(token_key, token)
     found = store.get_product(product)
     return Subscription(email, product, found.name if found else product)
 
 
-def unsubscribe(store: PortalStore, signer: Signer, token: str) -> Subscription:
+def unsubscribe(store: PortalStore, token_key: TokenKey, token: str) -> Subscription:
     """Stop one product's release mails to one contact, without signing in."""
-    found = subscription(store, signer, token)
+    found = subscription(store, token_key, token)
     store.set_release_mails(found.email, found.product, enabled=False)
     return found

@@ -26,6 +26,9 @@ from ..versions import parse_version, supports_host
 from .validation import NOT_FOUND, PRODUCT_MISMATCH, SITE_NOT_ACTIVATED, validate
 
 DOWNLOAD_LINK_LIFETIME = timedelta(hours=24)
+# An offline file's signature covers this prefix and the payload, so that no signed API answer
+# (signed over its bare body) can pass for an offline file, nor a file for an answer.
+OFFLINE_FILE_CONTEXT = b"licensing-offline-file:v1\n"
 PRESIGNED_SECONDS = 300
 _DOWNLOAD = "download"
 
@@ -77,7 +80,7 @@ class UpdateAnswer:
 
 def check_updates(
     store: ReleaseReader,
-    signer: Signer,
+    token_key: tokens.TokenKey,
     *,
     key: str,
     product: str,
@@ -107,22 +110,22 @@ def check_updates(
     answer = UpdateAnswer(code, release, update_available=newer, license=license, host=validation.host)
     if code != SITE_NOT_ACTIVATED and entitled(license, release, code):
         expires = now + DOWNLOAD_LINK_LIFETIME
-        token = download_token(signer, license_id=license.id, release=release, expires=expires)
+        token = download_token(token_key, license_id=license.id, release=release, expires=expires)
         answer.download_url = PublicUrls(base_url).download(token)
         answer.download_expires_at = iso_timestamp(expires)
     return answer
 
 
-def download_token(signer: Signer, *, license_id: str, release: Release, expires: datetime) -> str:
+def download_token(key: tokens.TokenKey, *, license_id: str, release: Release, expires: datetime) -> str:
     """A signed, self-contained token naming the release file and when the link expires."""
     claims = {"l": license_id, "p": release.product, "v": release.version, "exp": int(expires.timestamp())}
-    return tokens.encode(signer, _DOWNLOAD, claims)
+    return tokens.encode(key, _DOWNLOAD, claims)
 
 
-def read_download_token(signer: Signer, token: str, *, now: datetime) -> dict[str, Any]:
+def read_download_token(key: tokens.TokenKey, token: str, *, now: datetime) -> dict[str, Any]:
     """The token's claims; InvalidInput for a forged or garbled one, LinkExpired after 24 hours."""
     try:
-        claims = tokens.decode(signer, _DOWNLOAD, token)
+        claims = tokens.decode(key, _DOWNLOAD, token)
         expires = int(claims["exp"])
         str(claims["l"]), str(claims["p"]), str(claims["v"])
     except (tokens.BadToken, KeyError, TypeError, ValueError) as error:
@@ -146,5 +149,5 @@ def offline_file(
         "kid": signer.kid,
         "alg": "Ed25519",
         "payload": base64.b64encode(payload).decode(),
-        "signature": signer.sign(payload),
+        "signature": signer.sign(OFFLINE_FILE_CONTEXT + payload),
     }

@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 
 from ...dates import utc_now
 from ...errors import Conflict, NotFound
-from ...models import Account, Contact
+from ...models import Account, Contact, Suppression
 from ..aws import translate
 from . import keys
 from .base import TableAccess, serialize, without_keys
@@ -146,6 +146,26 @@ class AccountRepository(TableAccess):
             )
         except ClientError as error:
             raise translate(error, "save mail preferences") from error
+        return True
+
+    def set_suppression(self, email: str, suppression: Suppression | None) -> bool:
+        """Suppress a contact's mail (or lift it, with None); False for an unknown contact."""
+        key = serialize(keys.contact(email.strip().lower()).as_item())
+        if suppression is None:
+            update: dict[str, Any] = {"UpdateExpression": "REMOVE suppressed"}
+        else:
+            update = {
+                "UpdateExpression": "SET suppressed = :suppressed",
+                "ExpressionAttributeValues": serialize({":suppressed": suppression.model_dump(mode="json")}),
+            }
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table_name, Key=key, ConditionExpression="attribute_exists(pk)", **update
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise translate(error, "save the suppression") from error
         return True
 
     def contact_emails(self, account_id: str) -> list[str]:
