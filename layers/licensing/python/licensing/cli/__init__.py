@@ -11,6 +11,7 @@ import click
 from .accounts import accounts
 from .context import CliContext, StaffGroup
 from .dev import dev
+from .imports import import_command
 from .jobs import jobs
 from .licenses import licenses
 from .products import products
@@ -25,7 +26,7 @@ def main(ctx: click.Context) -> None:
     ctx.ensure_object(CliContext)
 
 
-for _group in (dev, products, accounts, licenses, releases, jobs, reports):
+for _group in (dev, products, accounts, licenses, releases, jobs, reports, import_command):
     main.add_command(_group)
 
 __all__ = ["main"]

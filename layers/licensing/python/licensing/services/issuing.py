@@ -16,7 +16,9 @@ from ..models import (
     License,
     LicenseStatus,
     LicenseType,
+    Payment,
     Product,
+    Site,
 )
 
 _KEY_ATTEMPTS = 3
@@ -72,6 +74,10 @@ def issue_licenses(
     guard: str | None = None,
     auto_renews: bool = False,
     dedupe_key: str | None = None,
+    sites: dict[str, Site] | None = None,
+    payments: list[Payment] | None = None,
+    action: str = "issued",
+    notes: str | None = None,
 ) -> list[License]:
     """Issue `quantity` licenses of a product to an account and announce them in one event.
 
@@ -80,6 +86,8 @@ def issue_licenses(
     written in one transaction, with the once-only `guard` claim when given (Conflict if taken).
     The event (`LicenseIssued`, or `LicensePending` for a license awaiting payment) makes the
     notifier email the account's contacts; `events=None` issues silently (imports, demo data).
+    An import (`keys` given) brings the license's status, `sites` and `payments` along as they
+    were, under the history `action` "imported" with the earlier system's `notes`.
     """
     if quantity < 1 or quantity > MAX_QUANTITY:
         raise InvalidInput(f"quantity must be between 1 and {MAX_QUANTITY}")
@@ -87,7 +95,7 @@ def issue_licenses(
         raise InvalidInput("give one key per license")
     if product.custom and account.id != product.owner_account_id:
         raise InvalidInput(f"'{product.slug}' is a custom product of another account")
-    if status not in (LicenseStatus.ACTIVE, LicenseStatus.PENDING):
+    if status not in (LicenseStatus.ACTIVE, LicenseStatus.PENDING) and keys is None:
         raise InvalidInput("a new license is ACTIVE or PENDING")
     start = starts_on or today()
     end = ends_on or term_end(product, license_type, start, months)
@@ -116,14 +124,17 @@ def issue_licenses(
                     development_hosts=list(product.development_hosts),
                     custom=product.custom,
                     auto_renews=auto_renews,
+                    sites=dict(sites or {}),
+                    payments=list(payments or []),
                 )
             )
         history = [
             HistoryEntry(
                 license_id=license.id,
                 actor=actor,
-                action="issued",
-                detail={"status": status.value, "type": license_type.value, "ends_on": end.isoformat()},
+                action=action,
+                detail={"status": status.value, "type": license_type.value, "ends_on": end.isoformat()}
+                | ({"notes": notes} if notes else {}),
                 customer_visible=True,
             )
             for license in licenses
