@@ -199,3 +199,12 @@ def test_json_exports_and_mappings_are_read_and_a_bad_mapping_is_refused() -> No
     assert (rows[0].line, ignored) == (1, [])
     with pytest.raises(InvalidInput, match="unknown fields licence"):
         load_mapping('{"Key": "licence"}')
+
+
+def test_an_import_costs_about_one_write_per_license(store: DynamoStore) -> None:
+    """The bench's import on a small scale: one transaction per license, the rest batched."""
+    from bench.imports import import_figures
+
+    figures = import_figures(store, RequestCounter(store.dynamodb), rows_count=50)
+    # 50 licenses, 10 new contacts, 1 batch of 10 accounts: 61 writes.
+    assert figures["import_writes_per_row"] == 61 / 50
