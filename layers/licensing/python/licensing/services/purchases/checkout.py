@@ -16,6 +16,7 @@ from ..licenses import Change
 from .buyers import Buyers
 from .chargebacks import Chargebacks
 from .context import ACTOR, NOTE_TTL_DAYS, PurchaseContext, entry, logger, paid_status
+from .payments import confirmed, order_payments
 from .renewals import Renewals
 from .stripe_events import CheckoutSession, Invoice
 
@@ -91,7 +92,9 @@ class Checkout:
             existing = self._issue(session, paid=paid)
         if paid:
             for license_id in existing:
-                self.context.change(license_id, partial(_confirm_payment, session_id=session.id))
+                self.context.change(
+                    license_id, partial(_confirm_payment, session_id=session.id, day=self.context.today())
+                )
         # On every delivery, not only the first: a retry after a crash must still apply a refund or
         # dispute that came before the purchase (applying a note twice changes nothing).
         if session.payment_intent:
@@ -124,6 +127,17 @@ class Checkout:
                 starts_on=self.context.today(),
                 ends_on=self._subscription_period_end(session) if session.subscription else None,
                 billing=billing,
+                # Each license records its share of the order (remainder cents to the first).
+                payment_shares=order_payments(
+                    at=self.context.today(),
+                    total=session.amount_total,
+                    count=quantity,
+                    currency=session.currency,
+                    status=billing.payment_status,
+                    invoice_url=billing.invoice_url,
+                    stripe_payment_id=session.payment_intent or session.invoice or session.id,
+                    reason="purchase",
+                ),
                 refs=session.refs,
                 guard=f"checkout:{session.id}",
                 auto_renews=session.subscription is not None,
@@ -217,12 +231,16 @@ def _revoke_pending(license: License) -> Change | None:
     return paid_status(license, Action.REVOKE, "payment failed", PaymentStatus.FAILED, "payment failed")
 
 
-def _confirm_payment(license: License, session_id: str) -> Change | None:
+def _confirm_payment(license: License, session_id: str, day: date) -> Change | None:
     if license.status is not LicenseStatus.PENDING:
         return None
     billing = license.billing.model_copy(update={"payment_status": PaymentStatus.PAID})
     changed = license.model_copy(
-        update={"status": transition(license.status, Action.CONFIRM_PAYMENT), "billing": billing}
+        update={
+            "status": transition(license.status, Action.CONFIRM_PAYMENT),
+            "billing": billing,
+            "payments": confirmed(license, None, day),
+        }
     )
     return Change(changed, [entry(license, "payment confirmed", session=session_id)])
 
@@ -231,7 +249,11 @@ def _with_invoice(license: License, invoice_id: str, url: str | None) -> Change 
     if not url or license.billing.invoice_url == url:
         return None
     billing = license.billing.model_copy(update={"invoice_url": url, "stripe_invoice_id": invoice_id})
+    payments = [
+        p.model_copy(update={"invoice_url": url}) if p.method == "stripe" and not p.invoice_url else p
+        for p in license.payments
+    ]
     return Change(
-        license.model_copy(update={"billing": billing}),
+        license.model_copy(update={"billing": billing, "payments": payments}),
         [entry(license, "invoice available", invoice=invoice_id)],
     )
