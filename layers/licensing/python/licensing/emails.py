@@ -52,6 +52,8 @@ class Email:
     release_mail: bool = False
     # Carries a personal portal sign-in link, valid for SIGNIN_LINK_DAYS.
     signin_link: bool = False
+    # Goes to the vendor's staff (STAFF_EMAIL), not to the account's contacts.
+    to_staff: bool = False
 
 
 def _still_pending(event: ev.LicensePending, subjects: Subjects) -> bool:
@@ -91,6 +93,12 @@ def _release_notes(event: ev.ReleaseMail, subjects: Subjects) -> dict[str, Any]:
 EMAILS: tuple[Email, ...] = (
     Email("license_issued", ev.LicenseIssued, signin_link=True),
     Email("payment_pending", ev.LicensePending, applies=_still_pending),
+    Email(
+        "staff_license_without_contact",
+        ev.LicensesWithoutContact,
+        to_staff=True,
+        context=lambda event, subjects: {"checkout_session": event.checkout_session},
+    ),
     Email("payment_failed", ev.PaymentFailed),
     Email("payment_received", ev.PaymentReceived),
     Email(

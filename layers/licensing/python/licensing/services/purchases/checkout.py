@@ -8,7 +8,7 @@ from datetime import date
 from functools import partial
 
 from ...errors import Conflict, TransientError, UnissuableSale, UnknownProduct
-from ...events import PaymentFailed
+from ...events import LicensesWithoutContact, PaymentFailed
 from ...lifecycle import Action, transition
 from ...models import Billing, License, LicenseStatus, LicenseType, PaymentStatus, Product
 from ..issuing import MAX_QUANTITY, issue_licenses, issued_event
@@ -100,6 +100,8 @@ class Checkout:
         if session.payment_intent:
             self.chargebacks.apply_early_notes(existing, session.payment_intent)
         self._announce_licenses(existing)
+        if paid and not session.email:
+            self._tell_staff_nobody_receives(session, existing)
 
     def _issue(self, session: CheckoutSession, *, paid: bool) -> list[str]:
         product, quantity, trial = self._product_of(session)
@@ -168,6 +170,22 @@ class Checkout:
         first = licenses[0]
         if first.status in (LicenseStatus.ACTIVE, LicenseStatus.PENDING):
             self.context.outbox.append(issued_event(licenses))
+
+    def _tell_staff_nobody_receives(self, session: CheckoutSession, ids: list[str]) -> None:
+        """A paid sale without any email address: the licenses exist but nobody gets them."""
+        first = self.context.store.get_license(ids[0]) if ids else None
+        if first is None or self.context.store.contact_emails(first.account_id):
+            return  # the account has contacts (a returning customer): they are mailed
+        logger.warning("paid checkout without an email address: staff told", extra={"session": session.id})
+        self.context.announce(
+            LicensesWithoutContact(
+                license_ids=ids,
+                account_id=first.account_id,
+                product=first.product,
+                checkout_session=session.id,
+                dedupe_key=f"LicensesWithoutContact:{session.id}",
+            )
+        )
 
     def _product_of(self, session: CheckoutSession) -> tuple[Product, int, bool]:
         """The product bought, how many, and whether at a trial price."""
