@@ -191,3 +191,66 @@ def test_a_failed_payment_revokes_the_pending_license_and_tells_the_buyer(shop: 
             "dedupe_key": f"PaymentFailed:{session['id']}",
         }
     ]
+
+
+def test_each_license_of_an_order_records_its_share_and_a_refund_lands_on_the_payment(shop: Shop) -> None:
+    session = s.checkout_session(invoice=None, amount_total=10_001)
+    shop.stripe.line_items_of[session["id"]] = [LineItem("price_crm_exporter", 2, 5000)]
+    shop.deliver("checkout.session.completed", session)
+    first, second = sorted(shop.licenses(session["id"]), key=lambda lic: lic.name)
+    assert [p.amount for p in first.payments] == [5001]  # the remainder cent goes to the first
+    assert [p.amount for p in second.payments] == [5000]
+    assert (first.billing.amount_total, second.billing.amount_total) == (5001, 5000)
+    [payment] = first.payments
+    assert (payment.at, payment.method, payment.status, payment.currency) == (
+        TODAY,
+        "stripe",
+        PaymentStatus.PAID,
+        "eur",
+    )
+    assert (payment.reason, payment.stripe_payment_id) == ("purchase", session["payment_intent"])
+
+    shop.deliver(
+        "charge.refunded",
+        s.charge(payment_intent=session["payment_intent"], amount=10_001, amount_refunded=2000),
+    )
+    refunded = [shop.store.require_license(lic.id).payments[0] for lic in (first, second)]
+    assert [(p.amount_refunded, p.status) for p in refunded] == [
+        (1000, PaymentStatus.PARTIALLY_REFUNDED),
+        (999, PaymentStatus.PARTIALLY_REFUNDED),
+    ]
+    shop.deliver(
+        "charge.refunded",
+        s.charge(payment_intent=session["payment_intent"], amount=10_001, amount_refunded=10_001),
+    )
+    refunded = [shop.store.require_license(lic.id).payments[0] for lic in (first, second)]
+    assert [(p.amount_refunded, p.status) for p in refunded] == [
+        (5001, PaymentStatus.REFUNDED),
+        (5000, PaymentStatus.REFUNDED),
+    ]
+
+
+def test_a_renewal_checkout_and_a_subscription_cycle_each_add_a_payment(shop: Shop) -> None:
+    session = s.checkout_session(invoice=None, metadata={"product": "crm-exporter"})
+    shop.deliver("checkout.session.completed", session)
+    (license,) = shop.licenses(session["id"])
+    renewal = s.checkout_session(invoice=None, amount_total=3900, metadata={"license_id": license.id})
+    shop.deliver("checkout.session.completed", renewal)
+    shop.deliver("checkout.session.completed", renewal)  # again: one payment still
+    payments = shop.store.require_license(license.id).payments
+    assert [(p.reason, p.amount, p.stripe_payment_id) for p in payments] == [
+        ("purchase", 4900, session["payment_intent"]),
+        ("renewal", 3900, renewal["payment_intent"]),
+    ]
+
+    first = s.invoice(billing_reason="subscription_create")
+    subscribed = s.checkout_session(mode="subscription", invoice=first["id"])
+    first["subscription"] = subscribed["subscription"]
+    shop.stripe.invoices[first["id"]] = first
+    shop.stripe.line_items_of[subscribed["id"]] = [LineItem("price_crm_exporter", 1, 4900)]
+    shop.deliver("checkout.session.completed", subscribed)
+    (yearly,) = shop.licenses(subscribed["id"])
+    cycle = s.invoice(subscription=subscribed["subscription"], amount_paid=5900)
+    shop.deliver("invoice.paid", cycle)
+    last = shop.store.require_license(yearly.id).payments[-1]
+    assert (last.reason, last.amount, last.invoice_url) == ("renewal", 5900, cycle["hosted_invoice_url"])

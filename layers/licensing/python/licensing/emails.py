@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import events as ev
-from .models import Account, License, LicenseStatus, Product, Release
+from .models import Account, License, LicenseStatus, LicenseType, PaymentStatus, Product, Release
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,8 @@ class Email:
     release_mail: bool = False
     # Carries a personal portal sign-in link, valid for SIGNIN_LINK_DAYS.
     signin_link: bool = False
+    # Goes to the vendor's staff (STAFF_EMAIL), not to the account's contacts.
+    to_staff: bool = False
 
 
 def _still_pending(event: ev.LicensePending, subjects: Subjects) -> bool:
@@ -88,9 +90,35 @@ def _release_notes(event: ev.ReleaseMail, subjects: Subjects) -> dict[str, Any]:
     return {"release": release, "notes_html": notes_html(release.notes_markdown) if release else ""}
 
 
+def _sale(event: Any, subjects: Subjects) -> dict[str, Any]:
+    """What the sale was, so that the key mail says it: a purchase, a custom deal, a trial, a
+    free license, or a purchase whose payment is still open (with its invoice link)."""
+    license = subjects.license
+    if license is None:
+        return {"sale": "purchase", "invoice_url": None}
+    billing = license.billing
+    if license.type is LicenseType.TRIAL:
+        sale = "trial"
+    elif billing.payment_status is PaymentStatus.PENDING:
+        sale = "pending"
+    elif license.type is LicenseType.CUSTOM:
+        sale = "custom"
+    elif billing.payment_status is PaymentStatus.FREE or billing.method == "free":
+        sale = "free"
+    else:
+        sale = "purchase"
+    return {"sale": sale, "invoice_url": billing.invoice_url, "payment_method": billing.method}
+
+
 EMAILS: tuple[Email, ...] = (
-    Email("license_issued", ev.LicenseIssued, signin_link=True),
-    Email("payment_pending", ev.LicensePending, applies=_still_pending),
+    Email("license_issued", ev.LicenseIssued, signin_link=True, context=_sale),
+    Email("payment_pending", ev.LicensePending, applies=_still_pending, context=_sale),
+    Email(
+        "staff_license_without_contact",
+        ev.LicensesWithoutContact,
+        to_staff=True,
+        context=lambda event, subjects: {"checkout_session": event.checkout_session},
+    ),
     Email("payment_failed", ev.PaymentFailed),
     Email("payment_received", ev.PaymentReceived),
     Email(

@@ -57,6 +57,15 @@ class LicensePending(LicensesAnnounced):
     detail_type = "LicensePending"
 
 
+class LicensesWithoutContact(LicensesAnnounced):
+    """A paid checkout without any email address: its licenses exist, nobody can receive them;
+    staff are told so that they attach a contact and resend."""
+
+    detail_type = "LicensesWithoutContact"
+
+    checkout_session: str
+
+
 class PaymentFailed(Event):
     detail_type = "PaymentFailed"
 
@@ -149,6 +158,7 @@ class SignInRequested(Event):
 EVENTS: tuple[type[Event], ...] = (
     LicenseIssued,
     LicensePending,
+    LicensesWithoutContact,
     LicenseRenewed,
     LicenseStatusChanged,
     PaymentFailed,

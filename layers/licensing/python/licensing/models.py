@@ -166,7 +166,8 @@ class Billing(_Model):
 
 
 class Payment(_Model):
-    """One payment of a license (a renewal paid outside Stripe, so far), kept for bookkeeping."""
+    """One payment of a license (a Stripe checkout or renewal, a renewal staff record, an imported
+    one), kept for bookkeeping. Of a multi-license order it is this license's share."""
 
     at: date
     amount: Money | None = None
@@ -178,6 +179,8 @@ class Payment(_Model):
     amount_refunded: Money = 0
     reason: str = "renewal"
     by: str | None = None
+    stripe_payment_id: str | None = None  # the payment intent (or session, invoice) refunds name
+    order_amount: Money | None = None  # the whole order's amount, when `amount` is a share of it
 
 
 class License(_Model):

@@ -12,6 +12,7 @@ from .accounts import accounts
 from .console import console
 from .context import CliContext, StaffGroup
 from .dev import dev
+from .imports import import_command
 from .jobs import jobs
 from .keys import keys
 from .licenses import licenses
@@ -27,7 +28,7 @@ def main(ctx: click.Context) -> None:
     ctx.ensure_object(CliContext)
 
 
-for _group in (dev, products, accounts, licenses, releases, jobs, reports, console, keys):
+for _group in (dev, products, accounts, licenses, releases, jobs, reports, console, keys, import_command):
     main.add_command(_group)
 
 __all__ = ["main"]

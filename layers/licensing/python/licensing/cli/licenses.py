@@ -58,7 +58,9 @@ def _show(obj: CliContext, license: Any) -> None:
     ]
     payments = [
         f"{p.at} {p.reason} {p.amount / 100 if p.amount is not None else '-'} {p.currency or ''} "
-        f"{p.method} {p.status.value}" + (f" {p.invoice_url}" if p.invoice_url else "")
+        f"{p.method} {p.status.value}"
+        + (f" {p.invoice_url}" if p.invoice_url else "")
+        + (f" refunded {p.amount_refunded / 100}" if p.amount_refunded else "")
         for p in license.payments
     ]
     row = license_row(license) | {

@@ -33,6 +33,7 @@ def local_environment(aws_endpoint: str, public_url: str, names: LocalNames = LO
         "RELEASE_BUCKET": names.bucket,
         "EVENT_BUS_NAME": names.bus,
         "MAIL_FROM": f"DevCRM Extensions <{names.sender}>",
+        "STAFF_EMAIL": os.environ.get("STAFF_EMAIL") or "staff@vendor.test",
         "PUBLIC_BASE_URL": public_url,
         "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET") or DEFAULT_WEBHOOK_SECRET,
         "POWERTOOLS_METRICS_NAMESPACE": "Licensing",

@@ -16,7 +16,9 @@ from ..models import (
     License,
     LicenseStatus,
     LicenseType,
+    Payment,
     Product,
+    Site,
 )
 
 _KEY_ATTEMPTS = 3
@@ -72,6 +74,11 @@ def issue_licenses(
     guard: str | None = None,
     auto_renews: bool = False,
     dedupe_key: str | None = None,
+    sites: dict[str, Site] | None = None,
+    payments: list[Payment] | None = None,
+    payment_shares: list[Payment] | None = None,
+    action: str = "issued",
+    notes: str | None = None,
 ) -> list[License]:
     """Issue `quantity` licenses of a product to an account and announce them in one event.
 
@@ -80,14 +87,20 @@ def issue_licenses(
     written in one transaction, with the once-only `guard` claim when given (Conflict if taken).
     The event (`LicenseIssued`, or `LicensePending` for a license awaiting payment) makes the
     notifier email the account's contacts; `events=None` issues silently (imports, demo data).
+    An import (`keys` given) brings the license's status, `sites` and `payments` along as they
+    were, under the history `action` "imported" with the earlier system's `notes`.
+    `payment_shares` gives each license of an order its own payment (its share of the total),
+    which its billing's `amount_total` shows too.
     """
     if quantity < 1 or quantity > MAX_QUANTITY:
         raise InvalidInput(f"quantity must be between 1 and {MAX_QUANTITY}")
     if keys is not None and len(keys) != quantity:
         raise InvalidInput("give one key per license")
+    if payment_shares is not None and len(payment_shares) != quantity:
+        raise InvalidInput("give one payment share per license")
     if product.custom and account.id != product.owner_account_id:
         raise InvalidInput(f"'{product.slug}' is a custom product of another account")
-    if status not in (LicenseStatus.ACTIVE, LicenseStatus.PENDING):
+    if status not in (LicenseStatus.ACTIVE, LicenseStatus.PENDING) and keys is None:
         raise InvalidInput("a new license is ACTIVE or PENDING")
     start = starts_on or today()
     end = ends_on or term_end(product, license_type, start, months)
@@ -110,20 +123,24 @@ def issue_licenses(
                     account_id=account.id,
                     starts_on=start,
                     ends_on=end,
-                    billing=billing or Billing(),
+                    billing=_billing_of_share(billing or Billing(), payment_shares, position),
                     max_sites=product.max_sites if max_sites is None else max_sites,
                     grace_days=product.grace_days,
                     development_hosts=list(product.development_hosts),
                     custom=product.custom,
                     auto_renews=auto_renews,
+                    sites=dict(sites or {}),
+                    payments=list(payments or [])
+                    + ([payment_shares[position - 1]] if payment_shares else []),
                 )
             )
         history = [
             HistoryEntry(
                 license_id=license.id,
                 actor=actor,
-                action="issued",
-                detail={"status": status.value, "type": license_type.value, "ends_on": end.isoformat()},
+                action=action,
+                detail={"status": status.value, "type": license_type.value, "ends_on": end.isoformat()}
+                | ({"notes": notes} if notes else {}),
                 customer_visible=True,
             )
             for license in licenses
@@ -138,6 +155,12 @@ def issue_licenses(
             events.publish([issued_event(licenses, dedupe_key=dedupe_key)])
         return licenses
     raise Conflict("could not draw unused license keys")
+
+
+def _billing_of_share(billing: Billing, shares: list[Payment] | None, position: int) -> Billing:
+    if not shares or billing.amount_total is None:
+        return billing
+    return billing.model_copy(update={"amount_total": shares[position - 1].amount})
 
 
 def issued_event(licenses: list[License], *, dedupe_key: str | None = None) -> LicenseIssued | LicensePending:

@@ -98,7 +98,13 @@ def notify(
         logger.warning("No email for this event; dropped", extra=log_fields)
         return 0
     account_id = str(event.detail["account_id"])
-    recipients = store.contact_emails(account_id)
+    if email.to_staff:
+        recipients = [settings.staff_email] if settings.staff_email else []
+        if not recipients:
+            logger.error("STAFF_EMAIL is not set: staff cannot be told", extra=log_fields)
+            return 0
+    else:
+        recipients = store.contact_emails(account_id)
     if email.release_mail:
         product = str(event.detail["product"])
         recipients = [address for address in recipients if _wants_release_mails(store, address, product)]

@@ -12,6 +12,7 @@ from ...lifecycle import Action
 from ...models import License, LicenseStatus, PaymentStatus
 from ..licenses import Change
 from .context import NOTE_TTL_DAYS, PurchaseContext, entry, logger, paid_status
+from .payments import with_refund
 from .stripe_events import Charge, Dispute
 
 _DISPUTE_OPEN = ("created", "needs_response", "under_review", "warning_needs_response")
@@ -27,6 +28,7 @@ class Chargebacks:
             "full": charge.fully_refunded,
             "amount_refunded": charge.amount_refunded,
             "cause": f"refund:{charge.id}",
+            "payment": charge.payment,
         }
         earlier = self.context.store.get_claim(f"early:{charge.payment}:refund")
         if earlier and (earlier["full"] or earlier["amount_refunded"] > charge.amount_refunded):
@@ -60,7 +62,7 @@ class Chargebacks:
             logger.warning("refund or dispute for a payment without license (yet)", extra={"kind": kind})
             return
         for license_id in ids:
-            self.context.change(license_id, partial(_apply_note, note=note))
+            self.context.change(license_id, partial(_apply_note_recorded, note=note))
             self._announce_status(license_id, note)
 
     def apply_early_notes(self, ids: list[str], payment: str) -> None:
@@ -69,7 +71,7 @@ class Chargebacks:
             note = self.context.store.get_claim(f"early:{payment}:{kind}")
             if note:
                 for license_id in ids:
-                    self.context.change(license_id, partial(_apply_note, note=note))
+                    self.context.change(license_id, partial(_apply_note_recorded, note=note))
 
     def _announce_status(self, license_id: str, note: dict[str, Any]) -> None:
         """Tell the customer when this note is what changed the license's status (also on a retry,
@@ -87,6 +89,15 @@ class Chargebacks:
                 dedupe_key=f"LicenseStatusChanged:{license.id}:{note['cause']}",
             )
         )
+
+
+def _apply_note_recorded(license: License, note: dict[str, Any]) -> Change | None:
+    """A note applied, with a refund recorded on the payment it refunds (each license its share)."""
+    change = _apply_note(license, note)
+    if change is None or note["kind"] != "refund":
+        return change
+    refunded = with_refund(change.license, note.get("payment"), note["amount_refunded"], full=note["full"])
+    return Change(refunded, change.history, change.refs, change.guard)
 
 
 def _apply_note(license: License, note: dict[str, Any]) -> Change | None:

@@ -8,7 +8,7 @@ from datetime import date
 from functools import partial
 
 from ...errors import Conflict, TransientError, UnissuableSale, UnknownProduct
-from ...events import PaymentFailed
+from ...events import LicensesWithoutContact, PaymentFailed
 from ...lifecycle import Action, transition
 from ...models import Billing, License, LicenseStatus, LicenseType, PaymentStatus, Product
 from ..issuing import MAX_QUANTITY, issue_licenses, issued_event
@@ -16,6 +16,7 @@ from ..licenses import Change
 from .buyers import Buyers
 from .chargebacks import Chargebacks
 from .context import ACTOR, NOTE_TTL_DAYS, PurchaseContext, entry, logger, paid_status
+from .payments import confirmed, order_payments
 from .renewals import Renewals
 from .stripe_events import CheckoutSession, Invoice
 
@@ -91,12 +92,16 @@ class Checkout:
             existing = self._issue(session, paid=paid)
         if paid:
             for license_id in existing:
-                self.context.change(license_id, partial(_confirm_payment, session_id=session.id))
+                self.context.change(
+                    license_id, partial(_confirm_payment, session_id=session.id, day=self.context.today())
+                )
         # On every delivery, not only the first: a retry after a crash must still apply a refund or
         # dispute that came before the purchase (applying a note twice changes nothing).
         if session.payment_intent:
             self.chargebacks.apply_early_notes(existing, session.payment_intent)
         self._announce_licenses(existing)
+        if paid and not session.email:
+            self._tell_staff_nobody_receives(session, existing)
 
     def _issue(self, session: CheckoutSession, *, paid: bool) -> list[str]:
         product, quantity, trial = self._product_of(session)
@@ -124,6 +129,17 @@ class Checkout:
                 starts_on=self.context.today(),
                 ends_on=self._subscription_period_end(session) if session.subscription else None,
                 billing=billing,
+                # Each license records its share of the order (remainder cents to the first).
+                payment_shares=order_payments(
+                    at=self.context.today(),
+                    total=session.amount_total,
+                    count=quantity,
+                    currency=session.currency,
+                    status=billing.payment_status,
+                    invoice_url=billing.invoice_url,
+                    stripe_payment_id=session.payment_intent or session.invoice or session.id,
+                    reason="purchase",
+                ),
                 refs=session.refs,
                 guard=f"checkout:{session.id}",
                 auto_renews=session.subscription is not None,
@@ -154,6 +170,22 @@ class Checkout:
         first = licenses[0]
         if first.status in (LicenseStatus.ACTIVE, LicenseStatus.PENDING):
             self.context.outbox.append(issued_event(licenses))
+
+    def _tell_staff_nobody_receives(self, session: CheckoutSession, ids: list[str]) -> None:
+        """A paid sale without any email address: the licenses exist but nobody gets them."""
+        first = self.context.store.get_license(ids[0]) if ids else None
+        if first is None or self.context.store.contact_emails(first.account_id):
+            return  # the account has contacts (a returning customer): they are mailed
+        logger.warning("paid checkout without an email address: staff told", extra={"session": session.id})
+        self.context.announce(
+            LicensesWithoutContact(
+                license_ids=ids,
+                account_id=first.account_id,
+                product=first.product,
+                checkout_session=session.id,
+                dedupe_key=f"LicensesWithoutContact:{session.id}",
+            )
+        )
 
     def _product_of(self, session: CheckoutSession) -> tuple[Product, int, bool]:
         """The product bought, how many, and whether at a trial price."""
@@ -217,12 +249,16 @@ def _revoke_pending(license: License) -> Change | None:
     return paid_status(license, Action.REVOKE, "payment failed", PaymentStatus.FAILED, "payment failed")
 
 
-def _confirm_payment(license: License, session_id: str) -> Change | None:
+def _confirm_payment(license: License, session_id: str, day: date) -> Change | None:
     if license.status is not LicenseStatus.PENDING:
         return None
     billing = license.billing.model_copy(update={"payment_status": PaymentStatus.PAID})
     changed = license.model_copy(
-        update={"status": transition(license.status, Action.CONFIRM_PAYMENT), "billing": billing}
+        update={
+            "status": transition(license.status, Action.CONFIRM_PAYMENT),
+            "billing": billing,
+            "payments": confirmed(license, None, day),
+        }
     )
     return Change(changed, [entry(license, "payment confirmed", session=session_id)])
 
@@ -231,7 +267,11 @@ def _with_invoice(license: License, invoice_id: str, url: str | None) -> Change 
     if not url or license.billing.invoice_url == url:
         return None
     billing = license.billing.model_copy(update={"invoice_url": url, "stripe_invoice_id": invoice_id})
+    payments = [
+        p.model_copy(update={"invoice_url": url}) if p.method == "stripe" and not p.invoice_url else p
+        for p in license.payments
+    ]
     return Change(
-        license.model_copy(update={"billing": billing}),
+        license.model_copy(update={"billing": billing, "payments": payments}),
         [entry(license, "invoice available", invoice=invoice_id)],
     )

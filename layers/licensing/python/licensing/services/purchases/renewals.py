@@ -10,10 +10,11 @@ from typing import Any
 from ...errors import NotFound, TransientError, TransitionRefused
 from ...events import LicenseRenewed
 from ...lifecycle import Action, renewal_end, transition
-from ...models import License, LicenseStatus, PaymentStatus
+from ...models import License, LicenseStatus, Payment, PaymentStatus
 from ..licenses import Change, update_license
 from .chargebacks import Chargebacks
 from .context import PurchaseContext, entry, logger
+from .payments import order_payments
 from .stripe_events import CheckoutSession, Invoice, Subscription
 
 
@@ -25,8 +26,19 @@ class Renewals:
     def renew_by_checkout(self, session: CheckoutSession, license_id: str) -> None:
         """A paid checkout of the portal's renewal (its metadata names the license)."""
         payment = session.payment_intent or session.id
+        (paid,) = order_payments(
+            at=self.context.today(),
+            total=session.amount_total,
+            count=1,
+            currency=session.currency,
+            status=PaymentStatus.PAID,
+            invoice_url=None,
+            stripe_payment_id=payment,
+            reason="renewal",
+        )
         self._renew(
             license_id,
+            payment=paid,
             payment_key=f"renewal:{session.id}",
             billing_update={
                 "stripe_checkout_session_id": session.id,
@@ -43,15 +55,28 @@ class Renewals:
         """A subscription's renewal invoice: its licenses extend to the period it pays for."""
         store = self.context.store
         subscription = str(invoice.subscription)
-        for license_id in store.license_ids_for_ref(subscription):
+        license_ids = store.license_ids_for_ref(subscription)
+        # One invoice pays for every license of the subscription: each records its share.
+        shares = order_payments(
+            at=self.context.today(),
+            total=invoice.amount_paid,
+            count=max(1, len(license_ids)),
+            currency=invoice.currency,
+            status=PaymentStatus.PAID,
+            invoice_url=invoice.hosted_invoice_url,
+            stripe_payment_id=invoice.payments[0] if invoice.payments else invoice.id,
+            reason="renewal",
+        )
+        for license_id, share in zip(license_ids, shares, strict=False):
             self._renew(
                 license_id,
+                payment=share,
                 payment_key=f"invoice:{invoice.id}:{license_id}",
                 billing_update={
                     "invoice_url": invoice.hosted_invoice_url,
                     "stripe_invoice_id": invoice.id,
                     "payment_status": PaymentStatus.PAID,
-                    "amount_total": invoice.amount_paid,
+                    "amount_total": share.amount,
                     "currency": invoice.currency,
                 },
                 refs=[invoice.id, *invoice.payments],
@@ -68,6 +93,7 @@ class Renewals:
         self,
         license_id: str,
         *,
+        payment: Payment,
         payment_key: str,
         billing_update: dict[str, Any],
         refs: list[str],
@@ -89,7 +115,9 @@ class Renewals:
                     "renewal paid for a revoked license: not revived, staff to refund",
                     extra={"license_id": license_id},
                 )
-                changed = license.model_copy(update={"billing": billing})
+                changed = license.model_copy(
+                    update={"billing": billing, "payments": [*license.payments, payment]}
+                )
                 history = [entry(license, "renewal paid while revoked", payment=payment_key, customer=False)]
                 return Change(changed, history, refs, guard=payment_key)
             product = store.get_product(license.product)
@@ -107,6 +135,7 @@ class Renewals:
                     "ends_on": new_end,
                     "status": status,
                     "billing": billing,
+                    "payments": [*license.payments, payment],
                     "status_reason": None if status is LicenseStatus.ACTIVE else license.status_reason,
                 }
             )
