@@ -80,6 +80,7 @@ class LicenseView(BaseModel):
     starts_on: str
     ends_on: str
     days_left: int
+    updates_until: str = Field(description="The last day whose releases this license may download.")
     max_sites: int
     sites_used: int
     site_active: bool | None
@@ -126,6 +127,14 @@ class UpdatesAnswer(BaseModel):
     code: str
     update_available: bool
     latest: LatestRelease | None
+    renewal_brings: str | None = Field(
+        default=None,
+        description="For an expired license: the newer version a renewal brings (`latest` is the newest "
+        "one it may still download).",
+    )
+    detail: str | None = Field(
+        default=None, description="A sentence saying what renewing brings, if anything."
+    )
     nonce: str | None
     timestamp: str
 

@@ -228,17 +228,21 @@ def logout() -> Response[str]:
 @app.get("/portal/")
 @customer_page()
 def home(session: dict[str, Any], contact: Contact) -> Response[str]:
-    rows = portal.license_rows(wiring.store(), contact, today())
-    return page("licenses", rows=rows, email=contact.email, csrf=session["csrf"])
+    store = wiring.store()
+    rows = portal.license_rows(store, contact, today())
+    names = portal.product_names(store, [row.license for row in rows])
+    return page("licenses", rows=rows, names=names, email=contact.email, csrf=session["csrf"])
 
 
 @app.get("/portal/licenses/<license_id>")
 @customer_page()
 def license_page(session: dict[str, Any], contact: Contact, license_id: str) -> Response[str]:
-    found = portal.license_detail(wiring.store(), contact, license_id, today())
+    store = wiring.store()
+    found = portal.license_detail(store, contact, license_id, today())
     return page(
         "license",
         license=found.license,
+        product_name=portal.product_names(store, [found.license])[found.license.product],
         code=found.code,
         days_left=found.days_left,
         history=found.history,

@@ -72,6 +72,15 @@ def own_license(store: PortalStore, contact: Contact, license_id: str) -> Licens
     return license
 
 
+def product_names(store: PortalStore, licenses: list[License]) -> dict[str, str]:
+    """Each product's name by slug, for pages that list licenses (pages show names, never slugs)."""
+    names: dict[str, str] = {}
+    for slug in {license.product for license in licenses}:
+        product = store.get_product(slug)
+        names[slug] = product.name if product else slug
+    return names
+
+
 @dataclass(frozen=True)
 class LicenseRow:
     license: License
