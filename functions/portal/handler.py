@@ -162,7 +162,9 @@ def customer_page(
             session = wiring.store().get_session(token) if token else None
             contact = wiring.store().get_contact(str(session["email"])) if session else None
             if session is None or contact is None or not contact.account_ids:
-                return redirect(urls.login())
+                # Back to this page after signing in (a reminder's renew link); a POST starts over.
+                path = app.current_event.path
+                return redirect(urls.login(None if post or path in ("/portal", "/portal/") else path))
             if post:
                 _check_csrf(session)
             return view(session, contact, **path_parameters)
@@ -178,7 +180,8 @@ def customer_page(
 @app.get("/portal/login")
 def login_page() -> Response[str]:
     csrf, cookies = _csrf_token(None)
-    return page("login", csrf=csrf, cookies=cookies)
+    next_path = portal.safe_next(app.current_event.get_query_string_value("next"))
+    return page("login", csrf=csrf, cookies=cookies, next_path=next_path)
 
 
 @app.post("/portal/login")
@@ -189,8 +192,11 @@ def login() -> Response[str]:
         email = Contact(email=_form().get("email", "")).email
     except ValueError:
         raise InvalidInput("Enter an email address.") from None
-    portal.request_sign_in(wiring.store(), wiring.publisher(), email, now=utc_now())
-    return page("check_email", email=email)
+    next_path = portal.safe_next(_form().get("next"))
+    sent = portal.request_sign_in(
+        wiring.store(), wiring.publisher(), email, now=utc_now(), next_path=next_path
+    )
+    return page("check_email", email=email, recent=not sent)
 
 
 @app.get("/portal/auth")
@@ -198,7 +204,8 @@ def auth_page() -> Response[str]:
     """One "Sign in" button: following the link uses nothing up (mail scanners follow links)."""
     csrf, cookies = _csrf_token(None)
     token = app.current_event.get_query_string_value("token") or ""
-    return page("auth", token=token, csrf=csrf, cookies=cookies)
+    next_path = portal.safe_next(app.current_event.get_query_string_value("next"))
+    return page("auth", token=token, csrf=csrf, cookies=cookies, next_path=next_path)
 
 
 @app.post("/portal/auth")
@@ -208,7 +215,8 @@ def auth() -> Response[str]:
     email = store.consume_token(_form().get("token", ""), purpose="signin")
     if email is None:
         return page("link_expired", status=400)
-    return redirect(urls.portal_home(), cookies=[_cookie_for(SESSION_COOKIE, store.create_session(email))])
+    landing = portal.safe_next(_form().get("next")) or urls.portal_home()
+    return redirect(landing, cookies=[_cookie_for(SESSION_COOKIE, store.create_session(email))])
 
 
 @app.post("/portal/logout")

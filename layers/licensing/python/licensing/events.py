@@ -144,6 +144,7 @@ class SignInRequested(Event):
     detail_type = "SignInRequested"
 
     email: str
+    next: str | None = None  # the portal page to return to after signing in (already checked)
 
 
 EVENTS: tuple[type[Event], ...] = (

@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
 
 from ..checkout import CheckoutPort, RenewalOrder, RenewalUnavailable
 from ..codes import Code
@@ -44,19 +45,38 @@ class Publisher(Protocol):
     def publish(self, events: list[Event]) -> None: ...
 
 
-def request_sign_in(store: PortalStore, publisher: Publisher, email: str, *, now: datetime) -> None:
-    """Send a sign-in link to a known contact, at most once per address and window. The caller
-    answers the same whatever happened, so nobody learns who is a customer."""
-    contact = store.get_contact(email)
+def request_sign_in(
+    store: PortalStore, publisher: Publisher, email: str, *, now: datetime, next_path: str | None = None
+) -> bool:
+    """Hand a sign-in request on to the notifier, at most once per address and window; False when
+    one was handed on within the window (its link is still valid).
+
+    The same work whether or not the address is a customer's (one claim, one event): the notifier
+    decides whether the contact exists, so neither the answer nor its time tells who is a customer.
+    """
     window = int(now.timestamp() // SIGNIN_WINDOW_SECONDS)
-    if (
-        contact is not None
-        and contact.account_ids
-        and store.claim(f"signin-request:{email}:{window}", ttl_days=1)
-    ):
-        publisher.publish(
-            [SignInRequested(email=email, dedupe_key=f"SignInRequested:{secrets.token_hex(8)}")]
-        )
+    if not store.claim(f"signin-request:{email}:{window}", ttl_days=1):
+        return False
+    publisher.publish(
+        [SignInRequested(email=email, next=next_path, dedupe_key=f"SignInRequested:{secrets.token_hex(8)}")]
+    )
+    return True
+
+
+def safe_next(raw: str | None) -> str | None:
+    """Where to go after signing in: a path under /portal/ of this site only (never an open
+    redirect: no scheme or host, no `//` or backslash, no dot segments, encoded or not)."""
+    if not raw or len(raw) > 512 or any(ord(char) < 33 for char in raw):
+        return None
+    decoded = unquote(raw)
+    if "\\" in decoded or "//" in decoded:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/portal/"):
+        return None
+    if any(segment in (".", "..") for segment in unquote(parts.path).split("/")):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def licenses_of(store: PortalStore, contact: Contact) -> list[License]:
