@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from licensing import urls, wiring
 from licensing.dates import today, utc_now
-from licensing.errors import InvalidInput, LicensingError
+from licensing.errors import InvalidInput, LicensingError, NotFound
 from licensing.models import Contact
 from licensing.services import portal
 from licensing.web import JSON, create_resolver, error_body, request_id
@@ -249,6 +249,7 @@ def license_page(session: dict[str, Any], contact: Contact, license_id: str) -> 
     found = portal.license_detail(store, contact, license_id, today())
     return page(
         "license",
+        renewed_from=portal.renewed_from(app.current_event.get_query_string_value("renewed_from")),
         license=found.license,
         product_name=portal.product_names(store, [found.license])[found.license.product],
         code=found.code,
@@ -277,7 +278,16 @@ def download(session: dict[str, Any], contact: Contact, product: str, version: s
 @app.post("/portal/licenses/<license_id>/sites/deactivate")
 @customer_page(post=True)
 def deactivate_site(session: dict[str, Any], contact: Contact, license_id: str) -> Response[str]:
-    license = portal.deactivate_site(wiring.store(), contact, license_id, _form().get("site", ""))
+    """Removing a site asks first: the license page's button shows a confirmation page, whose own
+    CSRF-protected form (with `confirm`) removes it."""
+    form = _form()
+    if form.get("confirm") != "yes":
+        license = portal.own_license(wiring.store(), contact, license_id)
+        site = form.get("site", "")
+        if site not in license.sites:
+            raise NotFound("This site is not activated.")
+        return page("confirm_remove", license=license, site=site, csrf=session["csrf"], email=contact.email)
+    license = portal.deactivate_site(wiring.store(), contact, license_id, form.get("site", ""))
     return redirect(urls.license_page(license.id))
 
 
@@ -300,7 +310,10 @@ def renew_page(session: dict[str, Any], contact: Contact, license_id: str) -> Re
 @customer_page(post=True)
 def renew(session: dict[str, Any], contact: Contact, license_id: str) -> Response[str]:
     """303 to the checkout page of the renewal; the paid checkout's webhook extends the license."""
+    current = portal.own_license(wiring.store(), contact, license_id)
+    # Back to the license page, which thanks the customer once the paid renewal has moved the end date.
     back = urls.PublicUrls(wiring.settings().public_base_url).license_page(license_id)
+    back += f"?renewed_from={current.ends_on.isoformat()}"
     url = portal.start_renewal(
         wiring.store(), wiring.checkout(), contact, license_id, today=today(), return_url=back
     )

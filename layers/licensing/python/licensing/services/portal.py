@@ -101,6 +101,14 @@ def product_names(store: PortalStore, licenses: list[License]) -> dict[str, str]
     return names
 
 
+def renewed_from(raw: str | None) -> date | None:
+    """The end date a renewal started from (the checkout's return link), if it is a date."""
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class LicenseRow:
     license: License
@@ -237,17 +245,19 @@ def licensed_products(store: PortalStore, contact: Contact) -> list[str]:
 
 def release_mail_choices(store: PortalStore, contact: Contact) -> list[dict[str, Any]]:
     """Release mails on or off per licensed product (on by default)."""
+    slugs = licensed_products(store, contact)
+    names = product_names(store, licenses_of(store, contact))
     return [
-        {"slug": slug, "on": slug not in contact.release_mail_opt_out}
-        for slug in licensed_products(store, contact)
+        {"slug": slug, "name": names[slug], "on": slug not in contact.release_mail_opt_out} for slug in slugs
     ]
 
 
 def save_release_mail_choices(store: PortalStore, contact: Contact, wanted: set[str]) -> list[dict[str, Any]]:
     products = licensed_products(store, contact)
+    names = product_names(store, licenses_of(store, contact))
     for slug in products:
         store.set_release_mails(contact.email, slug, enabled=slug in wanted)
-    return [{"slug": slug, "on": slug in wanted} for slug in products]
+    return [{"slug": slug, "name": names[slug], "on": slug in wanted} for slug in products]
 
 
 @dataclass(frozen=True)
