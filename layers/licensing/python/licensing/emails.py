@@ -82,10 +82,11 @@ def _reason(event: ev.LicenseStatusChanged, subjects: Subjects) -> dict[str, Any
 
 
 def _release_notes(event: ev.ReleaseMail, subjects: Subjects) -> dict[str, Any]:
-    from .markdown import notes_html
+    from .markdown import notes_html, notes_text
 
     release = subjects.release
-    return {"release": release, "notes_html": notes_html(release.notes_markdown) if release else ""}
+    notes = release.notes_markdown if release else ""
+    return {"release": release, "notes_html": notes_html(notes), "notes_text": notes_text(notes)}
 
 
 EMAILS: tuple[Email, ...] = (
