@@ -12,7 +12,7 @@ RUNTIME_PACKAGES := aws-lambda-powertools boto3 pydantic jinja2 stripe cryptogra
 LAMBDA_PLATFORM := manylinux2014_aarch64
 LAMBDA_PYTHON := 3.14
 
-.PHONY: help install lock run test test-dynamodb-local lint format synth build bench deploy cost clean
+.PHONY: help install lock run test test-dynamodb-local lint format synth build bench deploy cost screenshots clean
 
 help:
 	@echo "make run    - the local system with demo data on http://127.0.0.1:8000"
@@ -93,6 +93,9 @@ cost: install
 	rm -rf cdk.out
 	npx cdk synth --quiet -c licensing:placeholderLayers=true $(CDK_ARGS) > /dev/null
 	$(BIN)/python -m infra.cost cdk.out
+
+screenshots: $(VENV)/.installed  ## PNGs of every portal page (1280 and 375 px) and each mail, in screenshots/
+	$(BIN)/python -m tests.screenshots
 
 clean:
 	rm -rf build cdk.out .pytest_cache .mypy_cache .ruff_cache
