@@ -309,7 +309,18 @@ def renew_page(session: dict[str, Any], contact: Contact, license_id: str) -> Re
 @app.post("/portal/licenses/<license_id>/renew")
 @customer_page(post=True)
 def renew(session: dict[str, Any], contact: Contact, license_id: str) -> Response[str]:
-    """303 to the checkout page of the renewal; the paid checkout's webhook extends the license."""
+    """303 to the checkout page of the renewal; the paid checkout's webhook extends the license. A
+    product without an online renewal price (a custom deal) asks the vendor's staff instead."""
+    store = wiring.store()
+    if not portal.renewal_offer(store, contact, license_id, today()).online:
+        offer = portal.request_renewal(store, wiring.publisher(), contact, license_id, today=today())
+        return page(
+            "renewal_requested",
+            license=offer.license,
+            product=offer.product,
+            email=contact.email,
+            csrf=session["csrf"],
+        )
     current = portal.own_license(wiring.store(), contact, license_id)
     # Back to the license page, which thanks the customer once the paid renewal has moved the end date.
     back = urls.PublicUrls(wiring.settings().public_base_url).license_page(license_id)

@@ -52,6 +52,8 @@ class Email:
     release_mail: bool = False
     # Carries a personal portal sign-in link, valid for SIGNIN_LINK_DAYS.
     signin_link: bool = False
+    # Sent to the vendor's staff (STAFF_EMAIL), not to the account's contacts.
+    to_staff: bool = False
 
 
 def _still_pending(event: ev.LicensePending, subjects: Subjects) -> bool:
@@ -118,6 +120,12 @@ EMAILS: tuple[Email, ...] = (
         applies=_term_unchanged(LicenseStatus.ACTIVE, LicenseStatus.EXPIRED),
     ),
     Email("release_published", ev.ReleaseMail, context=_release_notes, release_mail=True),
+    Email(
+        "renewal_requested",
+        ev.RenewalRequested,
+        to_staff=True,
+        context=lambda event, subjects: {"requested_by": event.requested_by},
+    ),
 )
 
 # The sign-in link goes to whoever asked for it, not to an account's contacts.

@@ -35,6 +35,8 @@ class Settings(BaseModel):
     signing_key: str | None = Field(default=None, alias="SIGNING_KEY")
     signin_link_days: int = Field(default=7, alias="SIGNIN_LINK_DAYS")
     reminder_days: str = Field(default="30,7,1", alias="REMINDER_DAYS")
+    # Where mail for the vendor's staff goes (renewal requests); locally the dev mailbox shows it.
+    staff_email: str = Field(default="staff@vendor.test", alias="STAFF_EMAIL")
 
     model_config = {"populate_by_name": True}
 

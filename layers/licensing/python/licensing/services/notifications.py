@@ -97,7 +97,7 @@ def notify(
         logger.warning("No email for this event; dropped", extra=log_fields)
         return 0
     account_id = str(event.detail["account_id"])
-    recipients = store.contact_emails(account_id)
+    recipients = [settings.staff_email] if email.to_staff else store.contact_emails(account_id)
     if email.release_mail:
         product = str(event.detail["product"])
         recipients = [address for address in recipients if _wants_release_mails(store, address, product)]

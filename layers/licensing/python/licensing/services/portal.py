@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 from ..checkout import CheckoutPort, RenewalOrder, RenewalUnavailable
 from ..codes import Code
 from ..errors import InvalidInput, NotFound
-from ..events import Event, SignInRequested
+from ..events import Event, RenewalRequested, SignInRequested
 from ..lifecycle import days_left, renewal_end, validity_code
 from ..markdown import notes_html
 from ..models import Contact, HistoryEntry, License, LicenseStatus, Price, Product, Release
@@ -237,6 +237,29 @@ def start_renewal(
             return_url=return_url,
         )
     )
+
+
+def request_renewal(
+    store: PortalStore, publisher: Publisher, contact: Contact, license_id: str, *, today: date
+) -> RenewalOffer:
+    """Ask the vendor's staff to renew a license that cannot be paid online (a custom deal): they
+    are mailed once per license and day, however often the customer asks."""
+    offer = renewal_offer(store, contact, license_id, today)
+    if offer.license.status is LicenseStatus.REVOKED:
+        raise InvalidInput("A revoked license cannot be renewed.")
+    license = offer.license
+    publisher.publish(
+        [
+            RenewalRequested(
+                license_id=license.id,
+                account_id=license.account_id,
+                product=license.product,
+                requested_by=contact.email,
+                dedupe_key=f"RenewalRequested:{license.id}:{today.isoformat()}",
+            )
+        ]
+    )
+    return offer
 
 
 def licensed_products(store: PortalStore, contact: Contact) -> list[str]:
