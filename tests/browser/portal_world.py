@@ -113,6 +113,11 @@ def _ask_to_remove(page: Page) -> None:
         page.click("button[aria-label='Remove crm.globex-example.com']")
 
 
+def _request_renewal(page: Page) -> None:
+    with page.expect_navigation():
+        page.click("button:has-text('Request renewal')")
+
+
 def screens(world: World) -> list[Screen]:
     valid, expired, grace = (world.licenses[name].id for name in ("valid", "expired", "grace"))
     return [
@@ -129,6 +134,8 @@ def screens(world: World) -> list[Screen]:
         Screen("product", "/portal/products/pdf-merger"),
         Screen("renew", f"/portal/licenses/{valid}/renew"),
         Screen("renew-expired", f"/portal/licenses/{expired}/renew"),
+        Screen("renew-request", f"/portal/licenses/{grace}/renew"),
+        Screen("renewal-requested", f"/portal/licenses/{grace}/renew", then=_request_renewal),
         Screen("preferences", "/portal/preferences"),
         Screen("not-found", "/portal/licenses/lic_nobody"),
     ]

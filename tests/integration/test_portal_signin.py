@@ -30,7 +30,7 @@ def test_a_renew_link_returns_to_the_renewal_page_after_signing_in(portal: Porta
     renew = f"/portal/licenses/{portal.license.id}/renew"
     login = portal.get(renew)
     assert login.url.endswith("/portal/login?next=%2Fportal%2Flicenses%2F" + portal.license.id + "%2Frenew")
-    assert f'name="next" value="{renew}"' in login.text and "return to that page" in login.text
+    assert f'name="next" value="{renew}"' in login.text and "return to the page you asked for" in login.text
     portal.post(
         "/portal/login", {"email": "bea@acme.test", "csrf": CSRF.findall(login.text)[0], "next": renew}
     )
