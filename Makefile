@@ -23,7 +23,7 @@ help:
 	@echo "make bench  - benchmarks, written to bench/results.json"
 	@echo "make deploy - build and cdk deploy (CDK_ARGS=\"-c stage=prod -c domain=...\")"
 	@echo "make cost   - the stack's fixed monthly cost and the cost of 1,000 validations"
-	@echo "make screenshots - the staff console's screens, in screenshots/ (a browser test run)"
+	@echo "make screenshots - PNGs of the portal pages, the mails and the console's screens, in screenshots/"
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -58,11 +58,6 @@ test: install
 	@command -v php >/dev/null && php -m | grep -qx curl && php -m | grep -qx sodium || { echo "make test needs PHP 8.1+ with curl and sodium for the extension-side clients: apt-get install -y php-cli php-curl" >&2; exit 1; }
 	$(BIN)/pytest -m "not dynamodb_local" $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-dynamodb-local
-
-# The staff console's screens as PNGs in screenshots/ (git-ignored): its browser test saves each
-# screen it checks.
-screenshots: install
-	$(BIN)/pytest tests/e2e/test_console_in_chromium.py -q
 
 # DynamoDB Local listens on every interface: run it, with its tests, in a network namespace of
 # its own that has only loopback.
@@ -101,6 +96,12 @@ cost: install
 	rm -rf cdk.out
 	npx cdk synth --quiet -c licensing:placeholderLayers=true $(CDK_ARGS) > /dev/null
 	$(BIN)/python -m infra.cost cdk.out
+
+# PNGs in screenshots/ (git-ignored), to be looked at: every portal page (1280 and 375 px) and each
+# mail; then the staff console's screens, which its browser test saves as it goes.
+screenshots: install
+	$(BIN)/python -m tests.screenshots
+	$(BIN)/pytest tests/e2e/test_console_in_chromium.py -q
 
 clean:
 	rm -rf build cdk.out .pytest_cache .mypy_cache .ruff_cache

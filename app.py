@@ -73,6 +73,7 @@ def main() -> None:
             domain=_optional(app, constants.CONTEXT_DOMAIN),
             certificate_arn=_optional(app, constants.CONTEXT_CERTIFICATE_ARN),
             alarm_email=_optional(app, constants.CONTEXT_ALARM_EMAIL),
+            staff_email=_optional(app, constants.CONTEXT_STAFF_EMAIL),
             mail_from=_optional(app, constants.CONTEXT_MAIL_FROM),
             monthly_budget_usd=int(budget) if budget else constants.DEFAULT_MONTHLY_BUDGET_USD,
         )

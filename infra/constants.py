@@ -18,6 +18,7 @@ CONTEXT_STAGE = "stage"
 CONTEXT_DOMAIN = "domain"
 CONTEXT_CERTIFICATE_ARN = "certificate_arn"
 CONTEXT_ALARM_EMAIL = "alarm_email"
+CONTEXT_STAFF_EMAIL = "staff_email"
 CONTEXT_MAIL_FROM = "mail_from"
 CONTEXT_MONTHLY_BUDGET = "licensing:monthlyBudgetUsd"
 # Tests only: synthesize with an empty stand-in for the dependencies layer (never for a deploy).
@@ -104,6 +105,7 @@ ENV_TABLE = _environment_name("table_name")
 ENV_RELEASE_BUCKET = _environment_name("release_bucket")
 ENV_EVENT_BUS = _environment_name("event_bus_name")
 ENV_MAIL_FROM = _environment_name("mail_from")
+ENV_STAFF_EMAIL = _environment_name("staff_email")
 ENV_VENDOR_NAME = _environment_name("vendor_name")
 ENV_PUBLIC_BASE_URL = _environment_name("public_base_url")
 ENV_TEMPLATES_DIR = _environment_name("templates_dir")

@@ -107,6 +107,8 @@ class Backends:
     metrics_namespace: str
     # The SES configuration set of the stage, when it has one (`mail_from`).
     configuration_set: str | None = None
+    # The vendor's staff address (`staff_email`), for the mails that go to them.
+    staff_email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,8 @@ class Functions(Construct):
         mail = {constants.ENV_MAIL_FROM: formataddr((backends.vendor_name, backends.sender_email))}
         if backends.configuration_set is not None:
             mail[constants.ENV_SES_CONFIGURATION_SET] = backends.configuration_set
+        if backends.staff_email is not None:
+            mail[constants.ENV_STAFF_EMAIL] = backends.staff_email
         return {
             catalogue.TABLE_READ: _Right(
                 table, statement(TABLE_READ_ACTIONS, [table_arn, f"{table_arn}/index/*"]), table_indexes

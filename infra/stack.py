@@ -54,6 +54,8 @@ class LicensingConfig:
     domain: str | None = None
     certificate_arn: str | None = None
     alarm_email: str | None = None
+    # Where mail for the vendor's staff goes (renewal requests, a paid checkout without an email).
+    staff_email: str | None = None
     mail_from: str | None = None
     monthly_budget_usd: int = constants.DEFAULT_MONTHLY_BUDGET_USD
 
@@ -75,6 +77,8 @@ class LicensingConfig:
             raise ValueError(f"the certificate_arn must be an ACM certificate ARN: {self.certificate_arn!r}")
         if self.alarm_email is not None and not _is_address(self.alarm_email):
             raise ValueError(f"the alarm_email must be an address: {self.alarm_email!r}")
+        if self.staff_email is not None and not _is_address(self.staff_email):
+            raise ValueError(f"the staff_email must be an address: {self.staff_email!r}")
         if self.monthly_budget_usd < 1:
             raise ValueError(f"the monthly budget must be at least 1 USD: {self.monthly_budget_usd!r}")
 
@@ -145,6 +149,7 @@ class LicensingStack(Stack):
                 stage=config.stage,
                 metrics_namespace=monitoring.namespace,
                 configuration_set=mail.configuration_set_name if mail is not None else None,
+                staff_email=config.staff_email,
             ),
         )
         api.add_routes(deployed, functions.aliases)

@@ -42,6 +42,7 @@ os.environ.update(
         "RELEASE_BUCKET": LOCAL.bucket,
         "EVENT_BUS_NAME": LOCAL.bus,
         "MAIL_FROM": f"DevCRM Extensions <{LOCAL.sender}>",
+        "STAFF_EMAIL": "staff@vendor.test",
         "TOKEN_KEY": secrets.token_hex(32),
         # Each test starts from empty queues (`aws`): moto's documented switch lifts SQS's
         # once-a-minute purge limit.

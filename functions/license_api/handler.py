@@ -120,6 +120,7 @@ class LicenseView(BaseModel):
     starts_on: str = Field(description="The first day of its term (YYYY-MM-DD).")
     ends_on: str = Field(description="The last day of its term (YYYY-MM-DD).")
     days_left: int = Field(description="Days until ends_on (negative once past).")
+    updates_until: str = Field(description="The last day whose releases this license may download.")
     max_sites: int = Field(description="How many production sites it may activate.")
     sites_used: int = Field(description="How many production sites are activated.")
     site_active: bool | None = Field(
@@ -179,6 +180,14 @@ class UpdatesAnswer(BaseModel):
     update_available: bool = Field(description="Whether latest is newer than current_version.")
     latest: LatestRelease | None = Field(
         description="The newest release that supports host_version (null: none)."
+    )
+    renewal_brings: str | None = Field(
+        default=None,
+        description="For an expired license: the newer version a renewal brings (`latest` is the newest "
+        "one it may still download).",
+    )
+    detail: str | None = Field(
+        default=None, description="A sentence saying what renewing brings, if anything."
     )
     nonce: str | None = Field(description=_ECHO)
     timestamp: str = Field(description=_TIMESTAMP)

@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from licensing import urls, wiring
 from licensing.dates import today, utc_now
-from licensing.errors import InvalidInput, LicensingError
+from licensing.errors import InvalidInput, LicensingError, NotFound
 from licensing.models import Contact
 from licensing.services import portal
 from licensing.web import JSON, create_resolver, error_body, request_id
@@ -162,7 +162,9 @@ def customer_page(
             session = wiring.store().get_session(token) if token else None
             contact = wiring.store().get_contact(str(session["email"])) if session else None
             if session is None or contact is None or not contact.account_ids:
-                return redirect(urls.login())
+                # Back to this page after signing in (a reminder's renew link); a POST starts over.
+                path = app.current_event.path
+                return redirect(urls.login(None if post or path in ("/portal", "/portal/") else path))
             if post:
                 _check_csrf(session)
             return view(session, contact, **path_parameters)
@@ -178,7 +180,8 @@ def customer_page(
 @app.get("/portal/login")
 def login_page() -> Response[str]:
     csrf, cookies = _csrf_token(None)
-    return page("login", csrf=csrf, cookies=cookies)
+    next_path = portal.safe_next(app.current_event.get_query_string_value("next"))
+    return page("login", csrf=csrf, cookies=cookies, next_path=next_path)
 
 
 @app.post("/portal/login")
@@ -189,8 +192,11 @@ def login() -> Response[str]:
         email = Contact(email=_form().get("email", "")).email
     except ValueError:
         raise InvalidInput("Enter an email address.") from None
-    portal.request_sign_in(wiring.store(), wiring.publisher(), email, now=utc_now())
-    return page("check_email", email=email)
+    next_path = portal.safe_next(_form().get("next"))
+    sent = portal.request_sign_in(
+        wiring.store(), wiring.publisher(), email, now=utc_now(), next_path=next_path
+    )
+    return page("check_email", email=email, recent=not sent)
 
 
 @app.get("/portal/auth")
@@ -198,7 +204,8 @@ def auth_page() -> Response[str]:
     """One "Sign in" button: following the link uses nothing up (mail scanners follow links)."""
     csrf, cookies = _csrf_token(None)
     token = app.current_event.get_query_string_value("token") or ""
-    return page("auth", token=token, csrf=csrf, cookies=cookies)
+    next_path = portal.safe_next(app.current_event.get_query_string_value("next"))
+    return page("auth", token=token, csrf=csrf, cookies=cookies, next_path=next_path)
 
 
 @app.post("/portal/auth")
@@ -208,7 +215,8 @@ def auth() -> Response[str]:
     email = store.consume_token(_form().get("token", ""), purpose="signin")
     if email is None:
         return page("link_expired", status=400)
-    return redirect(urls.portal_home(), cookies=[_cookie_for(SESSION_COOKIE, store.create_session(email))])
+    landing = portal.safe_next(_form().get("next")) or urls.portal_home()
+    return redirect(landing, cookies=[_cookie_for(SESSION_COOKIE, store.create_session(email))])
 
 
 @app.post("/portal/logout")
@@ -228,17 +236,22 @@ def logout() -> Response[str]:
 @app.get("/portal/")
 @customer_page()
 def home(session: dict[str, Any], contact: Contact) -> Response[str]:
-    rows = portal.license_rows(wiring.store(), contact, today())
-    return page("licenses", rows=rows, email=contact.email, csrf=session["csrf"])
+    store = wiring.store()
+    rows = portal.license_rows(store, contact, today())
+    names = portal.product_names(store, [row.license for row in rows])
+    return page("licenses", rows=rows, names=names, email=contact.email, csrf=session["csrf"])
 
 
 @app.get("/portal/licenses/<license_id>")
 @customer_page()
 def license_page(session: dict[str, Any], contact: Contact, license_id: str) -> Response[str]:
-    found = portal.license_detail(wiring.store(), contact, license_id, today())
+    store = wiring.store()
+    found = portal.license_detail(store, contact, license_id, today())
     return page(
         "license",
+        renewed_from=portal.renewed_from(app.current_event.get_query_string_value("renewed_from")),
         license=found.license,
+        product_name=portal.product_names(store, [found.license])[found.license.product],
         code=found.code,
         days_left=found.days_left,
         history=found.history,
@@ -265,7 +278,16 @@ def download(session: dict[str, Any], contact: Contact, product: str, version: s
 @app.post("/portal/licenses/<license_id>/sites/deactivate")
 @customer_page(post=True)
 def deactivate_site(session: dict[str, Any], contact: Contact, license_id: str) -> Response[str]:
-    license = portal.deactivate_site(wiring.store(), contact, license_id, _form().get("site", ""))
+    """Removing a site asks first: the license page's button shows a confirmation page, whose own
+    CSRF-protected form (with `confirm`) removes it."""
+    form = _form()
+    if form.get("confirm") != "yes":
+        license = portal.own_license(wiring.store(), contact, license_id)
+        site = form.get("site", "")
+        if site not in license.sites:
+            raise NotFound("This site is not activated.")
+        return page("confirm_remove", license=license, site=site, csrf=session["csrf"], email=contact.email)
+    license = portal.deactivate_site(wiring.store(), contact, license_id, form.get("site", ""))
     return redirect(urls.license_page(license.id))
 
 
@@ -287,8 +309,22 @@ def renew_page(session: dict[str, Any], contact: Contact, license_id: str) -> Re
 @app.post("/portal/licenses/<license_id>/renew")
 @customer_page(post=True)
 def renew(session: dict[str, Any], contact: Contact, license_id: str) -> Response[str]:
-    """303 to the checkout page of the renewal; the paid checkout's webhook extends the license."""
+    """303 to the checkout page of the renewal; the paid checkout's webhook extends the license. A
+    product without an online renewal price (a custom deal) asks the vendor's staff instead."""
+    store = wiring.store()
+    if not portal.renewal_offer(store, contact, license_id, today()).online:
+        offer = portal.request_renewal(store, wiring.publisher(), contact, license_id, today=today())
+        return page(
+            "renewal_requested",
+            license=offer.license,
+            product=offer.product,
+            email=contact.email,
+            csrf=session["csrf"],
+        )
+    current = portal.own_license(wiring.store(), contact, license_id)
+    # Back to the license page, which thanks the customer once the paid renewal has moved the end date.
     back = urls.PublicUrls(wiring.settings().public_base_url).license_page(license_id)
+    back += f"?renewed_from={current.ends_on.isoformat()}"
     url = portal.start_renewal(
         wiring.store(), wiring.checkout(), contact, license_id, today=today(), return_url=back
     )

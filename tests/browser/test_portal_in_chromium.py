@@ -68,7 +68,7 @@ def test_a_customer_signs_in_and_finds_their_key(browser: Browser, site: str, aw
     page.click("button:has-text('Sign in')")
     page.wait_for_url(f"{site}/portal/")
     assert page.is_visible(f"text={license.name}")
-    assert page.inner_text("td.status") == "VALID"
+    assert page.inner_text("td.status") == "Valid"
 
     page.click(f"text={license.name}")
     assert page.inner_text("p.key") == license.display_key
@@ -76,4 +76,4 @@ def test_a_customer_signs_in_and_finds_their_key(browser: Browser, site: str, aw
     page.click("button:has-text('Sign out')")
     page.wait_for_url(f"{site}/portal/login")
     page.goto(f"{site}/portal/licenses/{license.id}")
-    assert page.url.endswith("/portal/login")
+    assert page.url.endswith(f"/portal/login?next=%2Fportal%2Flicenses%2F{license.id}")

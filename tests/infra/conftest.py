@@ -38,6 +38,7 @@ PRODUCTION = {
     "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/0b5a1f6e-2f4d-4a8e-9c0d-1e2f3a4b5c6d",
     "alarm_email": "ops@vendor.example",
     "mail_from": "licenses@mail.vendor.example",
+    "staff_email": "support@vendor.example",
     "monthly_budget_usd": 25,
 }
 PRODUCTION_STACK_NAME = catalogue.stack_name(str(PRODUCTION["stage"]))

@@ -116,6 +116,9 @@ def test_environment_names_what_each_right_grants_and_nothing_more(deployment: D
         expected = ALWAYS | {RIGHTS[right][0] for right in spec.rights} | set(spec.extra_environment)
         if catalogue.MAIL_SEND in spec.rights and deployment.resources("AWS::SES::ConfigurationSet"):
             expected.add(constants.ENV_SES_CONFIGURATION_SET)
+        if catalogue.MAIL_SEND in spec.rights and deployment.name == PRODUCTION_STACK_NAME:
+            # The staff address (`staff_email`) reaches the function that mails staff.
+            expected.add(constants.ENV_STAFF_EMAIL)
         assert set(environment) == expected, spec.name
         assert environment["POWERTOOLS_SERVICE_NAME"] == spec.name
         assert environment[constants.ENV_VENDOR_NAME] == VENDOR_NAME
@@ -124,6 +127,8 @@ def test_environment_names_what_each_right_grants_and_nothing_more(deployment: D
         assert environment[constants.ENV_TEMPLATES_DIR] == "/opt/templates"
         if constants.ENV_TABLE in environment:
             assert environment[constants.ENV_TABLE] == {"Ref": table}
+        if constants.ENV_STAFF_EMAIL in environment:
+            assert environment[constants.ENV_STAFF_EMAIL] == PRODUCTION["staff_email"]
         if constants.ENV_MAIL_FROM in environment:
             sender = PRODUCTION["mail_from"] if deployment.name == PRODUCTION_STACK_NAME else SENDER_EMAIL
             assert environment[constants.ENV_MAIL_FROM] == f"{VENDOR_NAME} <{sender}>"

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from licensing.adapters.dynamo import DynamoStore
 from licensing.errors import Conflict
-from licensing.models import License, LicenseStatus
+from licensing.models import License, LicenseStatus, OnExpiry
 from licensing.services.issuing import issue_licenses
 from licensing.services.validation import activate, validate
 from tests import factories
@@ -81,6 +81,7 @@ def test_a_valid_key_answers_valid_signed_with_the_nonce(api: Api) -> None:
         "starts_on": license.starts_on.isoformat(),
         "ends_on": license.ends_on.isoformat(),
         "days_left": (license.ends_on - datetime.now(UTC).date()).days,
+        "updates_until": license.ends_on.isoformat(),
         "max_sites": 3,
         "sites_used": 0,
         "site_active": None,
@@ -136,7 +137,12 @@ def test_a_mistyped_key_costs_no_read() -> None:
         ({"status": LicenseStatus.SUSPENDED}, "SUSPENDED", False),
         ({"status": LicenseStatus.REVOKED}, "REVOKED", False),
         ({"ends_on": datetime.now(UTC).date() - timedelta(days=1)}, "GRACE_PERIOD", True),
-        ({"ends_on": datetime.now(UTC).date() - timedelta(days=8)}, "EXPIRED", False),
+        ({"ends_on": datetime.now(UTC).date() - timedelta(days=8)}, "EXPIRED", True),  # keep_working
+        (
+            {"ends_on": datetime.now(UTC).date() - timedelta(days=8), "on_expiry": OnExpiry.STOP},
+            "EXPIRED",
+            False,
+        ),
     ],
 )
 def test_each_status_has_its_code(api: Api, changes: dict[str, Any], code: str, valid: bool) -> None:
@@ -368,10 +374,14 @@ def test_an_expired_license_keeps_what_it_paid_for(api: Api) -> None:
     publish(api, "1.0.0", days_ago=60)
     old = updates(api, key=license.key, product="crm-exporter").json()
     assert old["code"] == "EXPIRED" and old["latest"]["download_url"]
+    assert old["renewal_brings"] is None
     publish(api, "1.1.0")
-    new = updates(api, key=license.key, product="crm-exporter").json()
-    assert new["code"] == "EXPIRED" and new["latest"]["version"] == "1.1.0"
-    assert new["latest"]["download_url"] is None
+    new = updates(api, key=license.key, product="crm-exporter", current_version="0.9.0").json()
+    # Offered the newest release it may still download, told that renewing brings the newer one.
+    assert new["code"] == "EXPIRED" and new["latest"]["version"] == "1.0.0"
+    assert new["latest"]["download_url"] and new["update_available"] is True
+    assert new["renewal_brings"] == "1.1.0" and "1.1.0" in new["detail"] and "renew" in new["detail"]
+    assert requests.get(new["latest"]["download_url"], allow_redirects=False, timeout=10).status_code == 303
 
 
 def test_no_download_for_a_suspended_license_or_another_product(api: Api) -> None:

@@ -214,8 +214,12 @@ def test_a_site_is_deactivated_from_the_license_page(portal: Portal) -> None:
     page = portal.get(f"/portal/licenses/{portal.license.id}")
     assert "old.example.com" in page.text and "1 of 3 production sites" in page.text
     csrf = CSRF.findall(page.text)[0]
+    action = f"/portal/licenses/{portal.license.id}/sites/deactivate"
+    confirm = portal.post(action, {"site": "old.example.com", "csrf": csrf})  # asks first
+    assert confirm.status_code == 200 and "Remove old.example.com?" in confirm.text
+    assert "old.example.com" in portal.store.require_license(portal.license.id).sites
     after = portal.post(
-        f"/portal/licenses/{portal.license.id}/sites/deactivate", {"site": "old.example.com", "csrf": csrf}
+        action, {"site": "old.example.com", "csrf": CSRF.findall(confirm.text)[0], "confirm": "yes"}
     )
     assert after.status_code == 200 and "0 of 3 production sites" in after.text
     assert portal.store.require_license(portal.license.id).sites == {}

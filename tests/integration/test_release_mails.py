@@ -94,6 +94,8 @@ def test_every_account_with_an_active_license_hears_once(shop: Shop) -> None:
     assert mail["subject"] == "CRM Exporter 1.3.0 is available"
     assert "<h3>New</h3>" in mail["html"] and "Excel export" in mail["html"]
     assert "<script>" not in mail["html"]
+    # The text part reads as text: no Markdown marks, list items with a dash.
+    assert "New\n\n- Excel export" in mail["text"] and "###" not in mail["text"]
     assert mail["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert mail["headers"]["List-Unsubscribe"].startswith(f"<{shop.url}/unsubscribe?token=")
 

@@ -84,10 +84,11 @@ def _reason(event: ev.LicenseStatusChanged, subjects: Subjects) -> dict[str, Any
 
 
 def _release_notes(event: ev.ReleaseMail, subjects: Subjects) -> dict[str, Any]:
-    from .markdown import notes_html
+    from .markdown import notes_html, notes_text
 
     release = subjects.release
-    return {"release": release, "notes_html": notes_html(release.notes_markdown) if release else ""}
+    notes = release.notes_markdown if release else ""
+    return {"release": release, "notes_html": notes_html(notes), "notes_text": notes_text(notes)}
 
 
 def _sale(event: Any, subjects: Subjects) -> dict[str, Any]:
@@ -145,6 +146,12 @@ EMAILS: tuple[Email, ...] = (
         applies=_term_unchanged(LicenseStatus.ACTIVE, LicenseStatus.EXPIRED),
     ),
     Email("release_published", ev.ReleaseMail, context=_release_notes, release_mail=True),
+    Email(
+        "renewal_requested",
+        ev.RenewalRequested,
+        to_staff=True,
+        context=lambda event, subjects: {"requested_by": event.requested_by},
+    ),
 )
 
 # The sign-in link goes to whoever asked for it, not to an account's contacts.

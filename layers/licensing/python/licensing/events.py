@@ -89,6 +89,15 @@ class LicenseRenewed(LicenseEvent):
     previous_ends_on: str | None = None
 
 
+class RenewalRequested(LicenseEvent):
+    """A customer asked to renew a license whose product has no online renewal price (a custom
+    deal): the vendor's staff are mailed, and renew it from the CLI or the console."""
+
+    detail_type = "RenewalRequested"
+
+    requested_by: str
+
+
 class PaymentReceived(LicenseEvent):
     """A payment outside Stripe recorded by staff (an email sale paid later)."""
 
@@ -153,6 +162,7 @@ class SignInRequested(Event):
     detail_type = "SignInRequested"
 
     email: str
+    next: str | None = None  # the portal page to return to after signing in (already checked)
 
 
 EVENTS: tuple[type[Event], ...] = (
@@ -169,6 +179,7 @@ EVENTS: tuple[type[Event], ...] = (
     ReleasePublished,
     ReleaseMail,
     SignInRequested,
+    RenewalRequested,
 )
 
 _BY_TYPE: dict[str, type[Event]] = {event.detail_type: event for event in EVENTS}

@@ -100,6 +100,19 @@ def is_valid(code: str) -> bool:
     return code in (VALID, GRACE_PERIOD)
 
 
+def keeps_running(license: License, code: str) -> bool:
+    """Whether the software may run with this code: VALID and GRACE_PERIOD always, EXPIRED when the
+    product's `on_expiry` is keep_working (the term buys updates and support, not the right to run)."""
+    from .models import OnExpiry
+
+    return is_valid(code) or (code == EXPIRED and license.on_expiry is OnExpiry.KEEP_WORKING)
+
+
+def updates_until(license: License) -> date:
+    """The last day whose releases the license may download once it has expired: its end date."""
+    return license.ends_on
+
+
 def days_left(license: License, today: date) -> int:
     """Days from today through ``ends_on``: 0 on the last day of the term, negative after it."""
     return (license.ends_on - today).days

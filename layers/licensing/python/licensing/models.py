@@ -41,6 +41,13 @@ class LicenseStatus(StrEnum):
     EXPIRED = "EXPIRED"
 
 
+class OnExpiry(StrEnum):
+    """What the end of the term (and grace) costs: updates and support only, or the software too."""
+
+    KEEP_WORKING = "keep_working"
+    STOP = "stop"
+
+
 class LicenseType(StrEnum):
     COMMERCIAL = "commercial"
     TRIAL = "trial"
@@ -88,6 +95,7 @@ class Product(_Model):
     grace_days: int = Field(default=7, ge=0, le=365)
     trial_days: int = Field(default=14, ge=1, le=365)
     renewal_price: Price | None = None
+    on_expiry: OnExpiry = OnExpiry.KEEP_WORKING
     development_hosts: list[str] = Field(default_factory=lambda: list(DEFAULT_DEVELOPMENT_HOSTS))
     description: str = ""
     created_at: datetime = Field(default_factory=utc_now)
@@ -202,6 +210,8 @@ class License(_Model):
     payments: list[Payment] = Field(default_factory=list)
     max_sites: int = Field(ge=0)
     grace_days: int = Field(ge=0)
+    # Copied from the product at issue; licenses stored before the setting existed read keep_working.
+    on_expiry: OnExpiry = OnExpiry.KEEP_WORKING
     development_hosts: list[str] = Field(default_factory=lambda: list(DEFAULT_DEVELOPMENT_HOSTS))
     custom: bool = False
     auto_renews: bool = False

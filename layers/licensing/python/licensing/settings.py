@@ -31,7 +31,8 @@ class Settings(BaseModel):
     event_bus_name: str | None = Field(default=None, alias="EVENT_BUS_NAME")
     mail_from: str | None = Field(default=None, alias="MAIL_FROM")
     vendor_name: str = Field(default="DevCRM Extensions", alias="VENDOR_NAME")
-    # The vendor's staff: told about what needs a person (a paid checkout without an email).
+    # The vendor's staff: told about what needs a person (a paid checkout without an email, a
+    # renewal request); the stack sets it from the `staff_email` context, the dev server locally.
     staff_email: str | None = Field(default=None, alias="STAFF_EMAIL")
     public_base_url: str = Field(default="http://127.0.0.1:8000", alias="PUBLIC_BASE_URL")
     templates_dir: str = Field(default_factory=_default_templates_dir, alias="TEMPLATES_DIR")

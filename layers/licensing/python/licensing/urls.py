@@ -29,8 +29,8 @@ def product_page(product: str) -> str:
     return f"{PORTAL}/products/{quote(product)}"
 
 
-def auth(token: str) -> str:
-    return f"{PORTAL}/auth?{urlencode({'token': token})}"
+def auth(token: str, next_path: str | None = None) -> str:
+    return f"{PORTAL}/auth?{urlencode({'token': token} | ({'next': next_path} if next_path else {}))}"
 
 
 def unsubscribe(token: str) -> str:
@@ -62,8 +62,8 @@ class PublicUrls:
     def product_page(self, product: str) -> str:
         return self._absolute(product_page(product))
 
-    def auth(self, token: str) -> str:
-        return self._absolute(auth(token))
+    def auth(self, token: str, next_path: str | None = None) -> str:
+        return self._absolute(auth(token, next_path))
 
     def unsubscribe(self, token: str) -> str:
         return self._absolute(unsubscribe(token))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from typing import Any
 
 import click
 
@@ -82,3 +83,48 @@ def dev_purchase(
         click.echo(f"{event['type']} for {product} x{quantity} ({session_id}): HTTP {status} {text}")
     if status >= 400:
         sys.exit(1)
+
+
+@dev.command("clock")
+@click.argument("day", required=False, type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--real", is_flag=True, help="Return to the real day.")
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="The local gateway.")
+@pass_obj
+def dev_clock(obj: CliContext, day: Any, real: bool, url: str) -> None:
+    """Move the local system's calendar to DAY (YYYY-MM-DD), or back with --real; without either,
+    show which day it is. Moving runs the daily job for the new day."""
+    import urllib.error
+    import urllib.request
+
+    if day is not None and real:
+        raise click.UsageError("give a DAY or --real, not both")
+    method, data = ("GET", None)
+    if day is not None:
+        method, data = "POST", json.dumps({"today": day.date().isoformat()}).encode()
+    elif real:
+        method = "DELETE"
+    request = urllib.request.Request(  # noqa: S310 (a URL the user names, http on loopback by default)
+        f"{url.rstrip('/')}/_dev/clock",
+        data=data,
+        headers={"Content-Type": "application/json"},
+        method=method,
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as answer:  # noqa: S310
+            body = json.loads(answer.read().decode())
+    except urllib.error.HTTPError as error:
+        raise click.ClickException(json.loads(error.read().decode())["error"]["message"]) from None
+    except urllib.error.URLError as error:
+        raise click.ClickException(f"cannot reach {url}: is `make run` running? ({error.reason})") from None
+    if obj.as_json:
+        click.echo(json.dumps(body))
+        return
+    state = "moved" if body["moved"] else "the real day"
+    click.echo(f"The local system's day is {body['today']} ({state}).")
+    job = body.get("job")
+    if job:
+        click.echo(
+            f"Daily job ran for {', '.join(job.get('days', [])) or body['today']}: "
+            f"{job.get('reminders', 0)} reminder(s), {job.get('expired_mails', 0)} expired mail(s), "
+            f"{job.get('expired', 0)} license(s) marked expired."
+        )

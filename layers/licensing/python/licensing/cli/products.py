@@ -40,6 +40,7 @@ def products_show(obj: CliContext, slug: str) -> None:
         "term_months",
         "max_sites",
         "grace_days",
+        "on_expiry",
         "trial_days",
         "stripe_price_ids",
         "development_hosts",
@@ -64,6 +65,12 @@ def _product_options(command: Any) -> Any:
             "--grace-days", type=click.IntRange(0, 365), help="Grace after the end date (default 7)."
         ),
         click.option("--trial-days", type=click.IntRange(1, 365), help="Length of a trial (default 14)."),
+        click.option(
+            "--on-expiry",
+            type=click.Choice(["keep_working", "stop"]),
+            help="After the grace period: keep_working (default; updates and support stop) or stop "
+            "(the software stops, for software sold as a service).",
+        ),
         click.option("--renewal-price", type=click.IntRange(0), help="Renewal price in cents."),
         click.option("--currency", default="eur", show_default=True, help="Currency of the renewal price."),
         click.option(

@@ -64,6 +64,7 @@ class DevServer:
         from ..adapters.dynamo import DynamoStore
         from ..adapters.s3 import S3Files
         from .checkout_page import DevCheckout
+        from .clock import DevClock
         from .demo import load_demo_data
         from .functions import invoker
         from .gateway import Gateway, routes_from_catalogue, serve
@@ -90,6 +91,7 @@ class DevServer:
                 "/_dev/mail.json": mailbox.json_view,
                 "/_dev/mail": mailbox.html_view,
                 "/_dev/checkout": checkout.view,
+                "/_dev/clock": DevClock(invoke).view,
             },
         )
         try:

@@ -132,6 +132,6 @@ class ScheduleRunner(threading.Thread):
 
 
 def _now_iso() -> str:
-    from datetime import UTC, datetime
+    from ..dates import iso_timestamp, utc_now
 
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_timestamp(utc_now())  # the local clock, which `/_dev/clock` may have moved

@@ -126,6 +126,7 @@ def issue_licenses(
                     billing=_billing_of_share(billing or Billing(), payment_shares, position),
                     max_sites=product.max_sites if max_sites is None else max_sites,
                     grace_days=product.grace_days,
+                    on_expiry=product.on_expiry,
                     development_hosts=list(product.development_hosts),
                     custom=product.custom,
                     auto_renews=auto_renews,

@@ -164,16 +164,18 @@ def _send_signin(
 ) -> int:
     """The portal sign-in link someone asked for at /portal/login: single-use, 15 minutes."""
     email = event.email
+    contact = store.get_contact(email)
+    if contact is None or not contact.account_ids:
+        return 0  # not a customer: the portal answered the same, and nothing is sent
     claim = f"mail:{dedupe_key(event)}:{email}"
     if not _claim_send(store, claim):
         return 0
     try:
         token = store.create_token(email, purpose="signin", lifetime=timedelta(minutes=SIGNIN_LINK_MINUTES))
-        contact = store.get_contact(email)
         context = {
             "vendor_name": settings.vendor_name,
             "contact_name": contact.name if contact else "",
-            "signin_url": PublicUrls(settings.public_base_url).auth(token),
+            "signin_url": PublicUrls(settings.public_base_url).auth(token, event.next),
             "minutes": SIGNIN_LINK_MINUTES,
         }
         mailer.send(render(settings.templates_dir, SIGNIN.template, [email], context))

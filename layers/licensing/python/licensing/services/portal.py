@@ -11,11 +11,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
 
 from ..checkout import CheckoutPort, RenewalOrder, RenewalUnavailable
 from ..codes import Code
 from ..errors import InvalidInput, NotFound
-from ..events import Event, SignInRequested
+from ..events import Event, RenewalRequested, SignInRequested
 from ..lifecycle import days_left, renewal_end, validity_code
 from ..markdown import notes_html
 from ..models import Contact, HistoryEntry, License, LicenseStatus, Price, Product, Release
@@ -44,19 +45,38 @@ class Publisher(Protocol):
     def publish(self, events: list[Event]) -> None: ...
 
 
-def request_sign_in(store: PortalStore, publisher: Publisher, email: str, *, now: datetime) -> None:
-    """Send a sign-in link to a known contact, at most once per address and window. The caller
-    answers the same whatever happened, so nobody learns who is a customer."""
-    contact = store.get_contact(email)
+def request_sign_in(
+    store: PortalStore, publisher: Publisher, email: str, *, now: datetime, next_path: str | None = None
+) -> bool:
+    """Hand a sign-in request on to the notifier, at most once per address and window; False when
+    one was handed on within the window (its link is still valid).
+
+    The same work whether or not the address is a customer's (one claim, one event): the notifier
+    decides whether the contact exists, so neither the answer nor its time tells who is a customer.
+    """
     window = int(now.timestamp() // SIGNIN_WINDOW_SECONDS)
-    if (
-        contact is not None
-        and contact.account_ids
-        and store.claim(f"signin-request:{email}:{window}", ttl_days=1)
-    ):
-        publisher.publish(
-            [SignInRequested(email=email, dedupe_key=f"SignInRequested:{secrets.token_hex(8)}")]
-        )
+    if not store.claim(f"signin-request:{email}:{window}", ttl_days=1):
+        return False
+    publisher.publish(
+        [SignInRequested(email=email, next=next_path, dedupe_key=f"SignInRequested:{secrets.token_hex(8)}")]
+    )
+    return True
+
+
+def safe_next(raw: str | None) -> str | None:
+    """Where to go after signing in: a path under /portal/ of this site only (never an open
+    redirect: no scheme or host, no `//` or backslash, no dot segments, encoded or not)."""
+    if not raw or len(raw) > 512 or any(ord(char) < 33 for char in raw):
+        return None
+    decoded = unquote(raw)
+    if "\\" in decoded or "//" in decoded:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/portal/"):
+        return None
+    if any(segment in (".", "..") for segment in unquote(parts.path).split("/")):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def licenses_of(store: PortalStore, contact: Contact) -> list[License]:
@@ -70,6 +90,23 @@ def own_license(store: PortalStore, contact: Contact, license_id: str) -> Licens
     if license is None or license.account_id not in contact.account_ids:
         raise NotFound("No such license.")
     return license
+
+
+def product_names(store: PortalStore, licenses: list[License]) -> dict[str, str]:
+    """Each product's name by slug, for pages that list licenses (pages show names, never slugs)."""
+    names: dict[str, str] = {}
+    for slug in {license.product for license in licenses}:
+        product = store.get_product(slug)
+        names[slug] = product.name if product else slug
+    return names
+
+
+def renewed_from(raw: str | None) -> date | None:
+    """The end date a renewal started from (the checkout's return link), if it is a date."""
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -202,23 +239,48 @@ def start_renewal(
     )
 
 
+def request_renewal(
+    store: PortalStore, publisher: Publisher, contact: Contact, license_id: str, *, today: date
+) -> RenewalOffer:
+    """Ask the vendor's staff to renew a license that cannot be paid online (a custom deal): they
+    are mailed once per license and day, however often the customer asks."""
+    offer = renewal_offer(store, contact, license_id, today)
+    if offer.license.status is LicenseStatus.REVOKED:
+        raise InvalidInput("A revoked license cannot be renewed.")
+    license = offer.license
+    publisher.publish(
+        [
+            RenewalRequested(
+                license_id=license.id,
+                account_id=license.account_id,
+                product=license.product,
+                requested_by=contact.email,
+                dedupe_key=f"RenewalRequested:{license.id}:{today.isoformat()}",
+            )
+        ]
+    )
+    return offer
+
+
 def licensed_products(store: PortalStore, contact: Contact) -> list[str]:
     return sorted({license.product for license in licenses_of(store, contact)})
 
 
 def release_mail_choices(store: PortalStore, contact: Contact) -> list[dict[str, Any]]:
     """Release mails on or off per licensed product (on by default)."""
+    slugs = licensed_products(store, contact)
+    names = product_names(store, licenses_of(store, contact))
     return [
-        {"slug": slug, "on": slug not in contact.release_mail_opt_out}
-        for slug in licensed_products(store, contact)
+        {"slug": slug, "name": names[slug], "on": slug not in contact.release_mail_opt_out} for slug in slugs
     ]
 
 
 def save_release_mail_choices(store: PortalStore, contact: Contact, wanted: set[str]) -> list[dict[str, Any]]:
     products = licensed_products(store, contact)
+    names = product_names(store, licenses_of(store, contact))
     for slug in products:
         store.set_release_mails(contact.email, slug, enabled=slug in wanted)
-    return [{"slug": slug, "on": slug in wanted} for slug in products]
+    return [{"slug": slug, "name": names[slug], "on": slug in wanted} for slug in products]
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from .. import tokens
 from ..dates import iso_timestamp
 from ..errors import InvalidInput, LicensingError
-from ..lifecycle import EXPIRED, GRACE_PERIOD, VALID
+from ..lifecycle import EXPIRED, GRACE_PERIOD, VALID, updates_until, validity_code
 from ..models import License, Release
 from ..signing import Signer
 from ..urls import PublicUrls
@@ -62,6 +62,8 @@ class UpdateAnswer:
     # The license and site the check was for (not in the body): usage is recorded after the answer.
     license: License | None = None
     host: str | None = None
+    # The newest release, when it is newer than what an expired license may download.
+    renewal_brings: Release | None = None
 
     def body(self) -> dict[str, Any]:
         latest = None
@@ -75,7 +77,19 @@ class UpdateAnswer:
                 "download_url": self.download_url,
                 "download_expires_at": self.download_expires_at,
             }
-        return {"code": self.code, "update_available": self.update_available, "latest": latest}
+        body: dict[str, Any] = {
+            "code": self.code,
+            "update_available": self.update_available,
+            "latest": latest,
+        }
+        newer = self.renewal_brings
+        body["renewal_brings"] = newer.version if newer else None
+        body["detail"] = (
+            f"Version {newer.version} was released after this license ended: renewing brings it."
+            if newer
+            else None
+        )
+        return body
 
 
 def check_updates(
@@ -101,13 +115,25 @@ def check_updates(
     if validation.code == PRODUCT_MISMATCH:
         return UpdateAnswer(PRODUCT_MISMATCH)
     code = validation.code
-    release = next(
-        (r for r in store.list_releases(product) if supports_host(r.requires_host, host_version)), None
-    )
-    if release is None:
+    candidates = [r for r in store.list_releases(product) if supports_host(r.requires_host, host_version)]
+    if not candidates:
         return UpdateAnswer(code, license=license, host=validation.host)
+    newest = release = candidates[0]
+    renewal_brings = None
+    if validity_code(license, now.date()) == EXPIRED:
+        # Offer what the license still entitles to (published by its end date); renewal brings the rest.
+        release = next((r for r in candidates if r.published_at.date() <= updates_until(license)), newest)
+        if release is not newest or not entitled(license, release, EXPIRED):
+            renewal_brings = newest
     newer = current_version is None or parse_version(release.version) > parse_version(current_version)
-    answer = UpdateAnswer(code, release, update_available=newer, license=license, host=validation.host)
+    answer = UpdateAnswer(
+        code,
+        release,
+        update_available=newer,
+        license=license,
+        host=validation.host,
+        renewal_brings=renewal_brings,
+    )
     if code != SITE_NOT_ACTIVATED and entitled(license, release, code):
         expires = now + DOWNLOAD_LINK_LIFETIME
         token = download_token(token_key, license_id=license.id, release=release, expires=expires)

@@ -16,7 +16,7 @@ from ..codes import DETAILS, Code
 from ..errors import Conflict, InvalidInput
 from ..events import Event, SiteLimitReached
 from ..keys import license_id_for_key, lookup_key
-from ..lifecycle import EXPIRED, VALID, days_left, is_valid, validity_code
+from ..lifecycle import EXPIRED, VALID, days_left, is_valid, keeps_running, updates_until, validity_code
 from ..models import HistoryEntry, License, Site
 from ..sites import is_development_host, normalize_site
 from .licenses import retry_on_conflict
@@ -46,7 +46,8 @@ class Answer:
 
     @property
     def valid(self) -> bool:
-        return is_valid(self.code)
+        # EXPIRED is valid for a keep_working product; never without a license (NOT_FOUND).
+        return self.license is not None and keeps_running(self.license, self.code)
 
     @property
     def detail(self) -> str:
@@ -65,6 +66,7 @@ def license_view(license: License | None, today: date, host: str | None) -> dict
         "starts_on": license.starts_on.isoformat(),
         "ends_on": license.ends_on.isoformat(),
         "days_left": days_left(license, today),
+        "updates_until": updates_until(license).isoformat(),
         "max_sites": license.max_sites,
         "sites_used": license.sites_used,
         "site_active": (host in license.sites) if host else None,
@@ -98,7 +100,7 @@ def validate(store: LicenseReader, *, key: str, product: str | None, site: str |
         return Answer(PRODUCT_MISMATCH, license, host)
     code = validity_code(license, today)
     activated = host is None or host in license.sites or is_development_host(host, license.development_hosts)
-    if is_valid(code) and not activated:
+    if keeps_running(license, code) and not activated:
         code = SITE_NOT_ACTIVATED
     return Answer(code, license, host)
 

@@ -1,0 +1,104 @@
+"""Signing in to the portal as a customer does (API.md section 3): back to the page that needed the
+session (`next`, never an open redirect), an honest answer to a second request within two minutes,
+and the same work whether or not the address is a customer's."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from licensing.devserver.mailbox import Mailbox
+from tests.integration.test_portal import CSRF, TOKEN, Portal
+
+
+@pytest.fixture
+def portal(aws: dict[str, Any], gateway_url: str) -> Portal:
+    return Portal(aws, gateway_url)
+
+
+def queued_sign_ins(portal: Portal) -> list[str]:
+    answer = boto3.client("sqs").receive_message(
+        QueueUrl=portal.aws["queues"]["notifications"], MaxNumberOfMessages=10, VisibilityTimeout=0
+    )
+    return [message["Body"] for message in answer.get("Messages", []) if "SignInRequested" in message["Body"]]
+
+
+def test_a_renew_link_returns_to_the_renewal_page_after_signing_in(portal: Portal) -> None:
+    renew = f"/portal/licenses/{portal.license.id}/renew"
+    login = portal.get(renew)
+    assert login.url.endswith("/portal/login?next=%2Fportal%2Flicenses%2F" + portal.license.id + "%2Frenew")
+    assert f'name="next" value="{renew}"' in login.text and "return to the page you asked for" in login.text
+    portal.post(
+        "/portal/login", {"email": "bea@acme.test", "csrf": CSRF.findall(login.text)[0], "next": renew}
+    )
+    portal.deliver_mail()
+    (mail,) = Mailbox().messages()
+    assert "next=%2Fportal%2Flicenses%2F" in mail["text"]
+    link = mail["text"].split("/portal/auth?", 1)[1].split()[0]
+    button = portal.get(f"/portal/auth?{link}")
+    token = TOKEN.findall(mail["text"])[0]
+    landed = portal.post(
+        "/portal/auth", {"token": token, "csrf": CSRF.findall(button.text)[0], "next": renew}
+    )
+    assert landed.status_code == 200 and landed.url.endswith(renew)
+    assert "Renew your license" in landed.text
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "//evil.example",
+        "/\\evil.example",
+        "https://evil.example/portal/",
+        "/portal/../x",
+        "/portal/%2e%2e/x",
+        "/portal//evil.example",
+        "/unsubscribe",
+        "javascript:alert(1)",
+    ],
+)
+def test_next_never_leaves_the_portal(portal: Portal, bad: str) -> None:
+    login = portal.get("/portal/login", params={"next": bad})
+    assert 'name="next"' not in login.text
+    token = portal.store.create_token("bea@acme.test", purpose="signin", lifetime=timedelta(minutes=15))
+    button = portal.get("/portal/auth", params={"token": token, "next": bad})
+    assert 'name="next"' not in button.text
+    landed = portal.post(
+        "/portal/auth",
+        {"token": token, "csrf": CSRF.findall(button.text)[0], "next": bad},
+        allow_redirects=False,
+    )
+    assert landed.status_code == 303 and landed.headers["Location"] == "/portal/"
+
+
+def test_a_second_request_within_two_minutes_says_the_last_link_is_still_valid(portal: Portal) -> None:
+    page = portal.get("/portal/login")
+    csrf = CSRF.findall(page.text)[0]
+    first = portal.post("/portal/login", {"email": "bea@acme.test", "csrf": csrf})
+    again = portal.post("/portal/login", {"email": "bea@acme.test", "csrf": csrf})
+    assert "is on its way" in first.text and "less than two minutes ago" not in first.text
+    assert "less than two minutes ago" in again.text and "still valid" in again.text
+    assert "ask for a new link" not in again.text  # no "try again" that would do nothing
+    stranger = portal.post("/portal/login", {"email": "nobody@nowhere.test", "csrf": csrf})
+    stranger_again = portal.post("/portal/login", {"email": "nobody@nowhere.test", "csrf": csrf})
+    # The same answers for an address that is no customer's: nothing to learn from them.
+    assert first.text.replace("bea@acme.test", "X") == stranger.text.replace("nobody@nowhere.test", "X")
+    assert again.text.replace("bea@acme.test", "X") == stranger_again.text.replace("nobody@nowhere.test", "X")
+    portal.deliver_mail()
+    assert [m["to"] for m in Mailbox().messages()] == [["bea@acme.test"]]
+
+
+def test_the_request_does_the_same_work_for_known_and_unknown_addresses(portal: Portal) -> None:
+    page = portal.get("/portal/login")
+    csrf = CSRF.findall(page.text)[0]
+    portal.post("/portal/login", {"email": "bea@acme.test", "csrf": csrf})
+    portal.post("/portal/login", {"email": "nobody@nowhere.test", "csrf": csrf})
+    # Both requests are handed on to the notifier; it alone knows who is a customer.
+    handed_on = queued_sign_ins(portal)
+    assert len(handed_on) == 2
+    assert any("nobody@nowhere.test" in body for body in handed_on)
+    portal.deliver_mail()
+    assert [m["to"] for m in Mailbox().messages()] == [["bea@acme.test"]]
