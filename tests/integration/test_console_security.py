@@ -241,3 +241,27 @@ def test_suspend_reinstate_renew_and_revoke_each_confirmed_and_signed(console: t
     actions = {entry.action: entry.actor for entry in store.license_history(license.id)}
     for action in ("suspended", "reinstated", "renewed", "revoked"):
         assert actions[action] == "staff:Dana Support"
+
+
+def test_a_products_end_of_term_policy_is_edited_with_a_confirmation(console: tuple[Console, Any]) -> None:
+    app, license = console
+    client = signed_in(app)
+    store = DynamoStore(get_settings().require("table_name"))
+    product = store.require_product(license.product)
+    assert 'name="on_expiry"' in client.get(f"/products/{product.slug}").text
+    form = {"name": product.name, "on_expiry": "stop", "csrf": app.guard.csrf}
+
+    asked = client.post(f"/products/{product.slug}/edit", data=form, headers=ORIGIN)
+    assert asked.status_code == 200 and "on_expiry: keep_working → stop" in asked.text
+    assert store.require_product(product.slug).on_expiry == "keep_working"  # asking changes nothing
+
+    done = client.post(f"/products/{product.slug}/edit", data=form | {"confirmed": "yes"}, headers=ORIGIN)
+    assert done.status_code == 303
+    assert store.require_product(product.slug).on_expiry == "stop"
+
+    refused = client.post(
+        f"/products/{product.slug}/edit",
+        data=form | {"on_expiry": "explode", "confirmed": "yes"},
+        headers=ORIGIN,
+    )
+    assert refused.status_code == 400 and store.require_product(product.slug).on_expiry == "stop"

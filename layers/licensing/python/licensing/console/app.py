@@ -663,6 +663,13 @@ def _product_form(form: Any) -> dict[str, Any]:
     trial_days = _int(form.get("trial_days"), 1, 365, "trial days")
     if trial_days is not None:
         values["trial_days"] = trial_days
+    on_expiry = (form.get("on_expiry") or "").strip()
+    if on_expiry:
+        if on_expiry not in ("keep_working", "stop"):
+            raise InvalidInput(
+                f"at the end of the term the software keeps working or stops, not {on_expiry!r}"
+            )
+        values["on_expiry"] = on_expiry
     amount = money((form.get("renewal_amount") or "").strip() or None)
     currency = (form.get("renewal_currency") or "eur").strip().lower() or "eur"
     values["renewal_price"] = Price(amount=amount, currency=currency) if amount is not None else None
