@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,9 +54,9 @@ def start_local_system(log: Path) -> tuple[subprocess.Popen[bytes], LocalSystem]
     return process, LocalSystem(url=f"http://127.0.0.1:{port}", aws_port=aws_port, log=log)
 
 
-@pytest.fixture(scope="session")
-def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSystem]:
-    log = tmp_path_factory.mktemp("devserver") / "devserver.log"
+@contextmanager
+def running_local_system(log: Path) -> Iterator[LocalSystem]:
+    """The local system, ready (health answers), for the block; stopped cleanly after it."""
     process, system = start_local_system(log)
     url = system.url
     deadline = time.monotonic() + 60
@@ -81,3 +82,18 @@ def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSyst
     # A clean shutdown: exit 0, said so, and no traceback.
     printed = log.read_text()
     assert code == 0 and "Stopped." in printed and "Traceback" not in printed, printed
+
+
+@pytest.fixture(scope="session")
+def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSystem]:
+    """The local system the e2e tests share (each adds its own accounts and licenses)."""
+    with running_local_system(tmp_path_factory.mktemp("devserver") / "devserver.log") as system:
+        yield system
+
+
+@pytest.fixture(scope="module")
+def own_local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSystem]:
+    """A local system of the module's own, for tests that change the demo catalogue (products,
+    releases) that other tests read."""
+    with running_local_system(tmp_path_factory.mktemp("own-devserver") / "devserver.log") as system:
+        yield system

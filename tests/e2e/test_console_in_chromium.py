@@ -47,6 +47,13 @@ def cli(system: LocalSystem, *arguments: str) -> Any:
 
 
 @pytest.fixture(scope="module")
+def local_system(own_local_system: LocalSystem) -> LocalSystem:
+    """A system of this module's own: it creates products and publishes releases, which the other
+    e2e tests' demo catalogue must not see."""
+    return own_local_system
+
+
+@pytest.fixture(scope="module")
 def console_url(local_system: LocalSystem, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`licensing console --local` on a free port; its printed one-time sign-in URL."""
     port = _free_port()
