@@ -1,4 +1,4 @@
-"""The notifier: renders and sends every email, from the notifications queue (EventBridge -> SQS).
+"""The notifiers: render and send every email, from the transactional and bulk queues (EventBridge -> SQS).
 
 Each SQS record's body is an EventBridge event; a record that fails is reported in
 `batchItemFailures`, so SQS redelivers it alone (and moves it to the dead-letter queue in the end).
