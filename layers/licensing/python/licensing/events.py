@@ -132,6 +132,8 @@ class ReleasePublished(Event):
     product: str
     version: str
     cursor: dict[str, str] | None = None
+    # One announcement's walk through the list (a re-announcement is a new run).
+    run: str = ""
 
 
 class ReleaseMail(Event):
