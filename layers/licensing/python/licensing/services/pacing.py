@@ -143,9 +143,9 @@ class DailyQuota:
         quota = self.quota()
         if quota is None:
             return
-        left = quota.max_24_hour_send - quota.sent_last_24_hours - self._sent_since
-        floor = quota.max_24_hour_send * (1 - self.bulk_share) if bulk else 0
-        if left <= floor:
+        used = quota.sent_last_24_hours + self._sent_since
+        allowed = quota.max_24_hour_send * (self.bulk_share if bulk else 1)
+        if used >= allowed:
             # The oldest sends of the last 24 hours free quota as they age: try again in an hour.
             raise Deferred("the SES daily quota is spent for this kind of mail", delay_seconds=3600)
 
