@@ -34,6 +34,7 @@ SLOW_DOWN_SECONDS = 1.0
 SEND_ATTEMPTS = 5
 # How long a quota read is trusted (SentLast24Hours moves with every send, ours and others').
 QUOTA_SECONDS = 60.0
+QUOTA_DEFER_SECONDS = 3 * 3600
 
 
 class Deferred(LicensingError):
@@ -146,8 +147,11 @@ class DailyQuota:
         used = quota.sent_last_24_hours + self._sent_since
         allowed = quota.max_24_hour_send * (self.bulk_share if bulk else 1)
         if used >= allowed:
-            # The oldest sends of the last 24 hours free quota as they age: try again in an hour.
-            raise Deferred("the SES daily quota is spent for this kind of mail", delay_seconds=3600)
+            # The sends of the last 24 hours free quota as they age: try again in three hours (with
+            # the bulk queue's 20 receives, a message waits up to 60 hours before it dead-letters).
+            raise Deferred(
+                "the SES daily quota is spent for this kind of mail", delay_seconds=QUOTA_DEFER_SECONDS
+            )
 
     def note_sent(self) -> None:
         self._sent_since += 1
