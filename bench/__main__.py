@@ -13,7 +13,8 @@ in the same run (never an absolute time), printed as a table and written to benc
 - `expiry_reads_per_due`: DynamoDB read requests of one run of the lifecycle job per license it
   had to handle, among many licenses that were not due (the indexes keep it flat as they grow).
 
-The release mails' figures (`notify_emails_per_s`, `notify_ses_calls_per_100`) come with them.
+The mail figures (`notify_ses_calls_per_100`, `notify_emails_per_s`, `notify_rate_ratio`,
+`transactional_delay_during_blast`, `fanout_max_items_per_invocation`) are described in `bench/mail.py`.
 """
 
 from __future__ import annotations
@@ -186,8 +187,14 @@ def measure(session: Any, environment: dict[str, str]) -> dict[str, float]:
 
     results["expiry_reads_per_due"] = expiry_reads_per_due(store, counter, product, account, today)
 
+    from .mail import measure_mail
+
+    results.update(measure_mail(session))
+
     import_boto3 = process_seconds("import boto3", environment)
     for function in catalogue.FUNCTIONS:
+        if function.code:  # shares another function's handler, measured under that name
+            continue
         results[f"cold_ratio_{function.name}"] = process_seconds(
             load_handler_code(function.name), environment
         ) / (import_boto3)

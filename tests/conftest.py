@@ -217,18 +217,17 @@ def gateway_url(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 
 def deliver_notifications(aws: dict[str, Any]) -> None:
-    """Run the notifier on its queue, as the dev server's worker does, until the queue is empty
-    (a release's fan-out adds messages as it goes)."""
+    """Run the notifiers on their queues (transactional and bulk), as the dev server's workers do,
+    until both are empty (a release's fan-out adds messages as it goes)."""
     from licensing import catalogue
     from licensing.devserver.functions import invoker
     from licensing.devserver.workers import QueueWorker
 
-    worker = QueueWorker(
-        catalogue.function("notifier"),
-        aws["queues"]["notifications"],
-        invoker(catalogue.FUNCTIONS, ROOT),
-        boto3.client("sqs"),
-        wait_seconds=0,
-    )
-    while worker.poll_once():
+    invoke = invoker(catalogue.FUNCTIONS, ROOT)
+    workers = [
+        QueueWorker(function, aws["queues"][function.queue], invoke, boto3.client("sqs"), wait_seconds=0)
+        for function in catalogue.FUNCTIONS
+        if function.queue
+    ]
+    while sum(worker.poll_once() for worker in workers):
         pass

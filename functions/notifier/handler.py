@@ -1,7 +1,10 @@
-"""The notifier: renders and sends every email, from the notifications queue (EventBridge -> SQS).
+"""The notifiers: render and send every email, from the transactional and bulk queues (EventBridge -> SQS).
 
 Each SQS record's body is an EventBridge event; a record that fails is reported in
 `batchItemFailures`, so SQS redelivers it alone (and moves it to the dead-letter queue in the end).
+Every mail waits for its turn on the shared send schedule (`services.pacing`); a mail deferred (SES
+throttling again and again, the daily quota) is handed back with a later visibility, not retried
+at once. Bulk mail (the catalogue's bulk queue) yields to transactional mail.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from licensing import events, metrics, wiring
+from licensing import catalogue, events, metrics, wiring
 from licensing.services.notifications import notify
+from licensing.services.pacing import Deferred, PacedMailer
 from licensing.services.releases import fan_out_release
 
 logger = Logger(service="notifier")
@@ -40,20 +44,37 @@ def record_handler(record: SQSRecord) -> None:
         # Only declared events are routed here; anything else is from another version: done.
         logger.warning("No email for this event; dropped", extra={"detail_type": message.detail_type})
         return
+    bulk = event.queue == catalogue.BULK.name
     try:
         if isinstance(event, events.ReleasePublished):
-            fan_out_release(wiring.store(), wiring.publisher(), product=event.product, version=event.version)
+            fan_out_release(
+                wiring.store(), wiring.publisher(), event, page_size=wiring.settings().fanout_page_size
+            )
         else:
             sent = notify(
                 event,
                 store=wiring.store(),
-                mailer=wiring.mailer(),
+                mailer=PacedMailer(wiring.mailer(), wiring.pacer(), wiring.daily_quota(), bulk=bulk),
                 settings=wiring.settings(),
                 # Only release mails carry a token (their unsubscribe links): the others need no key.
                 token_key=wiring.token_key() if isinstance(event, events.ReleaseMail) else None,
+                tally=_tally(event),
             )
             metrics.count("EmailsSent", sent, email=message.detail_type)
+    except Deferred as deferred:
+        _defer(record, deferred.delay_seconds)
+        logger.info(
+            "Mail deferred; back on the queue later",
+            extra={
+                "message_id": record.message_id,
+                "detail_type": message.detail_type,
+                "reason": str(deferred),
+            },
+        )
+        raise
     except Exception as error:
+        if isinstance(event, events.ReleaseMail) and _last_receive(record):
+            wiring.store().add_release_tally(event.product, event.version, {"failed": 1})
         logger.warning(
             "Notification failed; the queue will redeliver it",
             extra={
@@ -64,6 +85,31 @@ def record_handler(record: SQSRecord) -> None:
             },
         )
         raise
+
+
+def _tally(event: events.Event) -> Any:
+    if not isinstance(event, events.ReleaseMail):
+        return None
+    store, product, version = wiring.store(), event.product, event.version
+    return lambda counts: store.add_release_tally(product, version, counts)
+
+
+def _last_receive(record: SQSRecord) -> bool:
+    """Whether SQS moves the record to the dead-letter queue if this receive fails too."""
+    received = int(record.attributes.approximate_receive_count or 0)
+    return received >= catalogue.BULK.max_receive_count
+
+
+def _defer(record: SQSRecord, delay_seconds: int) -> None:
+    """Make the record visible again only after `delay_seconds` (SQS allows up to 12 hours)."""
+    from licensing.adapters.aws import client
+
+    *_, account, name = record.event_source_arn.split(":")
+    sqs = client("sqs")
+    url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+    sqs.change_message_visibility(
+        QueueUrl=url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=min(delay_seconds, 43_200)
+    )
 
 
 @logger.inject_lambda_context

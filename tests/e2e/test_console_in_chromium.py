@@ -225,7 +225,7 @@ def test_a_support_shift_in_the_console(
     page.click("nav >> text=Overview")
     page.wait_for_selector("h1:has-text('Overview')")
     assert license["key"] in page.inner_text("h2:has-text('Issued in the last 30 days') + table")
-    assert "notifications" in page.inner_text("h2:has-text('Mails') + table")
+    assert "transactional" in page.inner_text("h2:has-text('Mails') + table")
     check(page, "overview")
 
     # The moved site and a part of the key, as a customer would quote them, find it too.

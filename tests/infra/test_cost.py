@@ -14,14 +14,14 @@ from tests.infra.conftest import PRODUCTION_STACK_NAME, Synthesis
 
 def test_the_idle_stack_costs_under_five_dollars_a_month_with_its_alarms(synthesis: Synthesis) -> None:
     report = cost.estimate([synthesis.template_file(constants.STACK_NAME)])
-    # 6 route groups, 5 functions x (errors + throttles), the DLQ's depth and age, the lifecycle
-    # job's failures, SES bounces and complaints, the table's reads + writes throttled.
-    assert report.alarms == 17
-    assert report.alarm_metrics == 23
+    # 6 route groups, 6 functions x (errors + throttles), the two DLQs' depth and age, the
+    # lifecycle job's failures, SES bounces and complaints, the table's reads + writes throttled.
+    assert report.alarms == 20
+    assert report.alarm_metrics == 27
     lines = {line.what: line for line in report.fixed}
     assert lines["AWS::SecretsManager::Secret"].count == 4
     assert lines["AWS::CloudWatch::Dashboard"].count == 1
-    assert report.fixed_monthly == pytest.approx(23 * 0.10 + 3.00 + 4 * 0.40)
+    assert report.fixed_monthly == pytest.approx(27 * 0.10 + 3.00 + 4 * 0.40)
     assert report.fixed_monthly_with_free_dashboards < 5
     assert report.fixed_monthly_after_free_tier == pytest.approx(report.fixed_monthly - 3.00 - 1.00)
 
@@ -60,8 +60,8 @@ def test_make_cost_prints_the_totals_and_json(
     assert "Total at list price" in text and "Per 1,000 validations" in text
     cost.main([str(template), "--json"])
     data = json.loads(capsys.readouterr().out)
-    assert data["alarm_metrics"] == 23
-    assert data["fixed_monthly"] == pytest.approx(6.90)
+    assert data["alarm_metrics"] == 27
+    assert data["fixed_monthly"] == pytest.approx(7.30)
 
 
 def test_without_a_synthesized_template_it_says_what_to_run(tmp_path: Path) -> None:

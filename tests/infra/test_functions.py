@@ -376,9 +376,11 @@ def _names_alias(value: Any, alias_id: str) -> bool:
     return f'"Ref": "{alias_id}"' in json.dumps(value)
 
 
-def test_the_notifier_takes_at_most_two_concurrent_batches(stack: Deployment) -> None:
-    (mapping,) = stack.resources("AWS::Lambda::EventSourceMapping").values()
-    assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 2}
+def test_the_notifiers_take_at_most_two_concurrent_batches(stack: Deployment) -> None:
+    mappings = stack.resources("AWS::Lambda::EventSourceMapping").values()
+    assert len(mappings) == 2  # the transactional and the bulk queue
+    for mapping in mappings:
+        assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 2}
 
 
 def test_the_license_api_and_the_webhook_have_concurrency_of_their_own(deployment: Deployment) -> None:

@@ -85,6 +85,6 @@ def test_the_token_key_is_given_only_to_the_functions_that_make_or_read_tokens(s
             for statement in stack.statements_of(spec.name)
         )
     }
-    assert readers == {"license_api", "portal", "notifier"}
+    assert readers == {"license_api", "portal", "notifier", "bulk_notifier"}
     environment = stack.function("stripe_webhook")[1]["Properties"]["Environment"]["Variables"]
     assert constants.ENV_TOKEN_KEY_SECRET_ARN not in environment

@@ -54,13 +54,13 @@ class Shop:
         sqs = boto3.client("sqs")
         found: list[dict[str, Any]] = []
         while True:
-            answer = sqs.receive_message(QueueUrl=self.aws["queues"]["notifications"], MaxNumberOfMessages=10)
+            answer = sqs.receive_message(QueueUrl=self.aws["queues"]["bulk"], MaxNumberOfMessages=10)
             if not answer.get("Messages"):
                 return found
             for message in answer["Messages"]:
                 found.append(json.loads(message["Body"]))
                 sqs.delete_message(
-                    QueueUrl=self.aws["queues"]["notifications"], ReceiptHandle=message["ReceiptHandle"]
+                    QueueUrl=self.aws["queues"]["bulk"], ReceiptHandle=message["ReceiptHandle"]
                 )
 
 

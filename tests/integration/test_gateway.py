@@ -583,7 +583,7 @@ def test_routes_come_from_the_catalogue() -> None:
     functions = (
         catalogue.Function(name="api", description="", routes=("ANY /v1/{proxy+}", "$default")),
         catalogue.Function(name="webhook", description="", routes=("POST /webhooks/stripe",)),
-        catalogue.Function(name="worker", description="", queue="notifications"),
+        catalogue.Function(name="worker", description="", queue="transactional"),
     )
 
     assert routes_from_catalogue(functions) == [

@@ -31,7 +31,7 @@ DAY = date(2026, 12, 1)
 
 def queued(aws: dict[str, Any]) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs")
-    answer = sqs.receive_message(QueueUrl=aws["queues"]["notifications"], MaxNumberOfMessages=10)
+    answer = sqs.receive_message(QueueUrl=aws["queues"]["transactional"], MaxNumberOfMessages=10)
     return [json.loads(message["Body"]) for message in answer.get("Messages", [])]
 
 

@@ -20,7 +20,7 @@ from tests import factories
 
 def queued_events(aws: dict[str, Any]) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs")
-    answer = sqs.receive_message(QueueUrl=aws["queues"]["notifications"], MaxNumberOfMessages=10)
+    answer = sqs.receive_message(QueueUrl=aws["queues"]["transactional"], MaxNumberOfMessages=10)
     return [json.loads(message["Body"]) for message in answer.get("Messages", [])]
 
 

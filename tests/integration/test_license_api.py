@@ -44,7 +44,7 @@ class Api:
 
     def queued(self) -> list[dict[str, Any]]:
         answer = boto3.client("sqs").receive_message(
-            QueueUrl=self.aws["queues"]["notifications"], MaxNumberOfMessages=10
+            QueueUrl=self.aws["queues"]["transactional"], MaxNumberOfMessages=10
         )
         return [json.loads(message["Body"]) for message in answer.get("Messages", [])]
 

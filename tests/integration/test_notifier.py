@@ -39,12 +39,12 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "tests" / "fixtures" / "aws-events"
 SQS_SAMPLE = json.loads((SAMPLES / "sqsEvent.json").read_text())["Records"][0]
 EVENTBRIDGE_SAMPLE = json.loads((SAMPLES / "eventBridgeEvent.json").read_text())
-QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{LOCAL.queue('notifications')}"
+QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{LOCAL.queue('transactional')}"
 
 NOTIFIER = catalogue.Function(
     name="notifier",
-    description="Renders and sends every email, from the notifications queue.",
-    queue="notifications",
+    description="Renders and sends transactional email.",
+    queue="transactional",
     timeout_seconds=60,
 )
 
@@ -342,7 +342,7 @@ def test_events_on_the_bus_reach_the_inbox_through_the_queue(shop: Shop, notifie
     publisher = EventBridgePublisher(LOCAL.bus)
     issue_licenses(shop.store, publisher, product=shop.product, account=shop.account, actor="test")
     sqs = boto3.client("sqs")
-    queue_url = sqs.get_queue_url(QueueName=LOCAL.queue("notifications"))["QueueUrl"]
+    queue_url = sqs.get_queue_url(QueueName=LOCAL.queue("transactional"))["QueueUrl"]
     worker = QueueWorker(NOTIFIER, queue_url, lambda _, event: notifier(event), sqs, wait_seconds=0)
 
     assert worker.poll_once() == 1

@@ -21,7 +21,7 @@ def portal(aws: dict[str, Any], gateway_url: str) -> Portal:
 
 def queued_sign_ins(portal: Portal) -> list[str]:
     answer = boto3.client("sqs").receive_message(
-        QueueUrl=portal.aws["queues"]["notifications"], MaxNumberOfMessages=10, VisibilityTimeout=0
+        QueueUrl=portal.aws["queues"]["transactional"], MaxNumberOfMessages=10, VisibilityTimeout=0
     )
     return [message["Body"] for message in answer.get("Messages", []) if "SignInRequested" in message["Body"]]
 

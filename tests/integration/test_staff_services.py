@@ -31,16 +31,16 @@ STAFF = "staff:ann"
 def queued(aws: dict[str, Any]) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs")
     found: list[dict[str, Any]] = []
-    while True:
-        answer = sqs.receive_message(QueueUrl=aws["queues"]["notifications"], MaxNumberOfMessages=10)
-        messages = answer.get("Messages", [])
-        if not messages:
-            return found
-        found += [json.loads(message["Body"]) for message in messages]
-        for message in messages:
-            sqs.delete_message(
-                QueueUrl=aws["queues"]["notifications"], ReceiptHandle=message["ReceiptHandle"]
-            )
+    for url in aws["queues"].values():  # transactional and bulk mail
+        while True:
+            answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+            messages = answer.get("Messages", [])
+            if not messages:
+                break
+            found += [json.loads(message["Body"]) for message in messages]
+            for message in messages:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found
 
 
 @pytest.fixture

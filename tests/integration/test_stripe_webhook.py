@@ -55,7 +55,7 @@ class Shop:
         sqs = boto3.client("sqs")
         found: list[dict[str, Any]] = []
         while True:
-            answer = sqs.receive_message(QueueUrl=self.aws["queues"]["notifications"], MaxNumberOfMessages=10)
+            answer = sqs.receive_message(QueueUrl=self.aws["queues"]["transactional"], MaxNumberOfMessages=10)
             messages = answer.get("Messages", [])
             if not messages:
                 return found

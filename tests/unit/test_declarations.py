@@ -24,8 +24,14 @@ def test_every_template_belongs_to_a_declared_email_and_each_has_its_three_files
 
 
 def test_the_queue_routes_exactly_the_declared_events() -> None:
-    routed = set(catalogue.NOTIFICATIONS.detail_types)
-    assert routed == {event.detail_type for event in events.EVENTS}
+    routed = [detail_type for queue in catalogue.QUEUES for detail_type in queue.detail_types]
+    assert sorted(routed) == sorted(event.detail_type for event in events.EVENTS)  # each on one queue
+    assert set(catalogue.BULK.detail_types) == {
+        "ReleasePublished",
+        "ReleaseMail",
+        "LicenseExpiring",
+        "LicenseExpired",
+    }
     assert len({event.detail_type for event in events.EVENTS}) == len(events.EVENTS)
 
 

@@ -75,6 +75,8 @@ class Function:
     reserved_concurrency: int | None = None
     # The most concurrent invocations the queue's event source mapping starts (at least 2).
     max_concurrency: int | None = None
+    # The folder under functions/ of its code, when it shares another function's (default: name).
+    code: str | None = None
 
     def throttle(self, route: str) -> Throttle:
         return self.throttles.get(route, THROTTLE_PORTAL)
@@ -85,7 +87,7 @@ class Function:
 
     @property
     def source_dir(self) -> str:
-        return f"functions/{self.name}"
+        return f"functions/{self.code or self.name}"
 
 
 EVENT_SOURCE = "licensing"
@@ -117,9 +119,14 @@ OUTPUT_RELEASE_BUCKET = "ReleaseBucketName"
 OUTPUT_EVENT_BUS = "EventBusName"
 OUTPUT_API_URL = "ApiUrl"
 
-NOTIFICATIONS = Queue(name="notifications", detail_types=detail_types("notifications"))
+# Mail a customer waits for: license keys, sign-in links, payments, status changes.
+TRANSACTIONAL = Queue(name="transactional", detail_types=detail_types("transactional"))
+# Release announcements (the fan-out's pages and one message per account) and reminders. Paced
+# mail waits here for the send rate or the daily quota, its visibility moved on each time: more
+# receives than a transactional message may need before it is given up.
+BULK = Queue(name="bulk", detail_types=detail_types("bulk"), max_receive_count=20)
 
-QUEUES: tuple[Queue, ...] = (NOTIFICATIONS,)
+QUEUES: tuple[Queue, ...] = (TRANSACTIONAL, BULK)
 
 # SES's bounce and complaint events (their EventBridge detail types). They reach EventBridge's default
 # bus, not the licensing bus: the stack's mail construct (`mail_from`) makes this queue and its rule,
@@ -178,13 +185,27 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function(
         name="notifier",
-        description="Renders and sends every email, from the notifications queue.",
-        queue=NOTIFICATIONS.name,
-        # Events: a release's fan-out, one message per account; the token key MACs unsubscribe links.
+        description="Renders and sends transactional email (keys, sign-in links, payments).",
+        queue=TRANSACTIONAL.name,
+        # The token key MACs unsubscribe links (release mail redelivered here by an old version).
         rights=(TABLE_READ, TABLE_WRITE, MAIL_SEND, EVENTS_PUT, TOKEN_KEY),
         timeout_seconds=60,
         batch_size=10,
         # A mail surge must not take the concurrency that the license API and webhook rely on.
+        max_concurrency=2,
+    ),
+    Function(
+        name="bulk_notifier",
+        description="Release announcements (paged fan-out) and reminders, paced below the SES rate.",
+        queue=BULK.name,
+        code="notifier",
+        # Events: the fan-out's continuation and one message per account; the token key MACs
+        # unsubscribe links.
+        rights=(TABLE_READ, TABLE_WRITE, MAIL_SEND, EVENTS_PUT, TOKEN_KEY),
+        timeout_seconds=60,
+        batch_size=10,
+        # The shared pacer in the table keeps the rate whatever the concurrency; this keeps a blast
+        # from taking the account's concurrency (2 is the mapping's minimum).
         max_concurrency=2,
     ),
     Function(

@@ -25,8 +25,9 @@ class Event(BaseModel):
     """A domain event: `detail_type` names it on the bus; `dedupe_key` makes its email once-only."""
 
     detail_type: ClassVar[str]
-    # Every event on the notifications queue today; the bulk queue (issue 11) will route some.
-    queue: ClassVar[str] = "notifications"
+    # Mail a customer waits for (a key, a sign-in link) travels on "transactional"; announcements
+    # and reminders on "bulk", so that a blast never holds a key back (DESIGN.md).
+    queue: ClassVar[str] = "transactional"
 
     # Unknown fields from a newer producer are ignored on read, so a rolling deploy drops nothing.
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -121,6 +122,7 @@ class LicenseExpiring(LicenseEvent):
     """A reminder, `days_left` days before `ends_on`."""
 
     detail_type = "LicenseExpiring"
+    queue = "bulk"
 
     ends_on: str
     days_left: int | None = None
@@ -131,6 +133,7 @@ class LicenseExpired(LicenseEvent):
     """The day after `ends_on`: the term is over."""
 
     detail_type = "LicenseExpired"
+    queue = "bulk"
 
     ends_on: str
     days_left: int | None = None
@@ -138,18 +141,24 @@ class LicenseExpired(LicenseEvent):
 
 
 class ReleasePublished(Event):
-    """A new release: the notifier fans it out to one `ReleaseMail` per licensed account."""
+    """A new release: the notifier fans it out to one `ReleaseMail` per licensed account, a page of
+    the sparse index at a time; `cursor` (the page's start, None for the first) hands it on."""
 
     detail_type = "ReleasePublished"
+    queue = "bulk"
 
     product: str
     version: str
+    cursor: dict[str, str] | None = None
+    # One announcement's walk through the list (a re-announcement is a new run).
+    run: str = ""
 
 
 class ReleaseMail(Event):
     """A release announcement to one account's contacts."""
 
     detail_type = "ReleaseMail"
+    queue = "bulk"
 
     account_id: str
     product: str

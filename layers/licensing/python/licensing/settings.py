@@ -47,6 +47,12 @@ class Settings(BaseModel):
     token_key: str | None = Field(default=None, alias="TOKEN_KEY")
     signin_link_days: int = Field(default=7, alias="SIGNIN_LINK_DAYS")
     reminder_days: str = Field(default="30,7,1", alias="REMINDER_DAYS")
+    # The most mails per second, below the SES account's own rate (14 for a new production account).
+    mail_rate_per_second: float = Field(default=14, gt=0, alias="MAIL_RATE_PER_SECOND")
+    # Licenses read per fan-out invocation (one page of the `active` index).
+    fanout_page_size: int = Field(default=500, ge=1, le=1000, alias="FANOUT_PAGE_SIZE")
+    # The share of the SES daily quota bulk mail may use; the rest stays for keys and sign-in links.
+    mail_bulk_daily_share: float = Field(default=0.9, gt=0, le=1, alias="MAIL_BULK_DAILY_SHARE")
 
     model_config = {"populate_by_name": True}
 

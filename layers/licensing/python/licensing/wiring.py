@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .adapters.ses import SesMailer
     from .adapters.stripe_api import StripeApi, WebhookSecrets
     from .checkout import CheckoutPort
+    from .services.pacing import DailyQuota, Pacer
     from .services.purchases import Purchases
     from .signing import Signer
     from .tokens import TokenKey
@@ -55,6 +56,24 @@ def mailer() -> SesMailer:
     from .adapters.ses import SesMailer
 
     return SesMailer(settings().require("mail_from"))
+
+
+@cache
+def daily_quota() -> DailyQuota:
+    """The SES daily quota as this process last read it (once a minute)."""
+    from .adapters.aws import client
+    from .services.pacing import DailyQuota, read_quota
+
+    return DailyQuota(lambda: read_quota(client("sesv2")), bulk_share=settings().mail_bulk_daily_share)
+
+
+@cache
+def pacer() -> Pacer:
+    """The send schedule every worker shares: the configured rate, or the account's if lower."""
+    from .services.pacing import Pacer, send_rate
+
+    rate = send_rate(settings().mail_rate_per_second, daily_quota().quota())
+    return Pacer(store(), rate_per_second=rate)
 
 
 def signing_keys() -> tuple[Signer, ...]:
@@ -143,7 +162,19 @@ def provide_checkout(port: CheckoutPort | None) -> None:
     _checkout_override = port
 
 
-_GETTERS = (store, publisher, files, mailer, _signer_of, _token_key_of, stripe, webhook_secrets, purchases)
+_GETTERS = (
+    store,
+    publisher,
+    files,
+    mailer,
+    daily_quota,
+    pacer,
+    _signer_of,
+    _token_key_of,
+    stripe,
+    webhook_secrets,
+    purchases,
+)
 
 
 def reset() -> None:

@@ -7,7 +7,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..mail import Message, to_mime
-from .aws import client, translate
+from ..services.pacing import Throttled
+from .aws import client, error_code, translate
+
+# SES's answers to a sender that is too fast (v2, and v1's query API).
+THROTTLING = frozenset({"TooManyRequestsException", "Throttling"})
 
 
 class SesMailer:
@@ -26,5 +30,7 @@ class SesMailer:
                 Content={"Raw": {"Data": raw}},
             )
         except ClientError as error:
+            if error_code(error) in THROTTLING:
+                raise Throttled("send email: SES asks us to slow down") from error
             raise translate(error, "send email") from error
         return str(answer.get("MessageId", ""))

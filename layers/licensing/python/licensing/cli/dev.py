@@ -16,11 +16,23 @@ from .context import CliContext, StaffGroup, pass_obj
 @click.option("--port", default=8000, show_default=True, help="The HTTP gateway's port.")
 @click.option("--aws-port", default=8001, show_default=True, help="The embedded AWS endpoint's port.")
 @click.option("--no-demo", is_flag=True, help="Start without the demo catalogue.")
+@click.option(
+    "--mail-rate",
+    type=click.FloatRange(min=0, min_open=True),
+    envvar="MAIL_RATE_PER_SECOND",
+    default=14,
+    show_default=True,
+    help="Mails per second, as SES paces them in AWS (also MAIL_RATE_PER_SECOND).",
+)
 @click.pass_context
-def dev(ctx: click.Context, port: int, aws_port: int, no_demo: bool) -> None:
+def dev(ctx: click.Context, port: int, aws_port: int, no_demo: bool, mail_rate: float) -> None:
     """The local dev server: the whole system on loopback, with demo data."""
     if ctx.invoked_subcommand is not None:
         return
+    import os
+
+    # The notifiers read it as the deployed ones do: the same shared schedule, at this rate.
+    os.environ["MAIL_RATE_PER_SECOND"] = str(mail_rate)
     from ..devserver.gateway import PortInUseError
     from ..devserver.server import DevServer
 
@@ -31,7 +43,7 @@ def dev(ctx: click.Context, port: int, aws_port: int, no_demo: bool) -> None:
     click.echo(
         f"License manager running locally\n"
         f"  HTTP API and portal  {server.url}  (try {server.url}/v1/health)\n"
-        f"  dev mailbox          {server.url}/_dev/mail\n"
+        f"  dev mailbox          {server.url}/_dev/mail  (paced to {mail_rate:g} mails/s)\n"
         f"  embedded AWS         {server.aws_endpoint}  (licensing --local ...)\n"
         f"Press Ctrl-C to stop."
     )

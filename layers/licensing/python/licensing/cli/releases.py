@@ -102,3 +102,22 @@ def releases_list(obj: CliContext, product: str) -> None:
 
 def _release_row(release: Any) -> dict[str, Any]:
     return release.model_dump(mode="json")
+
+
+@releases.command("status")
+@click.argument("product")
+@click.argument("version")
+@pass_obj
+def releases_status(obj: CliContext, product: str, version: str) -> None:
+    """How a release's announcement is going: accounts queued and skipped (their sites run the
+    version already), emails sent, contacts suppressed (opted out), announcements failed."""
+    store = obj.store()
+    if store.get_release(product, version) is None:
+        raise click.ClickException(f"no release {product} {version}")
+    tally = store.release_tally(product, version)
+    emit(
+        obj,
+        [{"product": product, "version": version, **tally}],
+        ["product", "version", "queued", "sent", "skipped", "suppressed", "failed", "pages", "fanned_out"],
+        single=True,
+    )

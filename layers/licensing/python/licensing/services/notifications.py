@@ -10,6 +10,7 @@ the one case that can mail twice: a duplicate is better than a lost license key.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -80,6 +81,7 @@ def notify(
     mailer: Mailer,
     settings: Settings,
     token_key: TokenKey | None = None,
+    tally: Callable[[dict[str, int]], None] | None = None,
 ) -> int:
     """Email every contact of the event's account about it, at most once each; returns how many
     emails were sent.
@@ -88,7 +90,8 @@ def notify(
     keys, names, dates, the product's name. Permanent problems end here with a log line and no
     email, so that the queue does not retry them forever: an event (or status) that sends no email,
     a license or account that does not exist. Anything else that fails (storage, SES) is raised,
-    after the recipients not yet served are released for the retry.
+    after the recipients not yet served are released for the retry. `tally` hears how many were
+    sent and how many had opted out (a release announcement's counters).
     """
     if isinstance(event, SignInRequested):
         return _send_signin(event, store=store, mailer=mailer, settings=settings)
@@ -107,7 +110,10 @@ def notify(
         recipients = store.contact_emails(account_id)
     if email.release_mail:
         product = str(event.detail["product"])
+        listed = len(recipients)
         recipients = [address for address in recipients if _wants_release_mails(store, address, product)]
+        if tally is not None:
+            tally({"suppressed": listed - len(recipients)})
     if not recipients:
         logger.warning("The account has no contacts; no email sent", extra=log_fields)
         return 0
@@ -123,18 +129,53 @@ def notify(
     urls = PublicUrls(settings.public_base_url)
     context = _common_context(subjects, settings, urls) | email.context(event, subjects)
     key = dedupe_key(event)
-    sent = 0
+    served: list[str] = []  # filled as each send succeeds, so a failure midway still counts them
+    try:
+        _send_each(
+            email,
+            recipients,
+            key,
+            context,
+            served,
+            store=store,
+            mailer=mailer,
+            settings=settings,
+            token_key=token_key,
+            slug=subjects.slug,
+        )
+    finally:
+        if tally is not None:
+            tally({"sent": len(served)})
+    sent = len(served)
+    logger.info("Notification sent", extra={**log_fields, "template": email.template, "emails_sent": sent})
+    return sent
+
+
+def _send_each(
+    email: Email,
+    recipients: list[str],
+    key: str,
+    context: dict[str, Any],
+    served: list[str],
+    *,
+    store: NotificationStore,
+    mailer: Mailer,
+    settings: Settings,
+    token_key: TokenKey | None,
+    slug: str | None,
+) -> None:
+    """Send to each recipient not yet served, ledger first; a failure releases its one claim."""
     for address in recipients:
         if is_suppressed(store, address):
             # A permanent bounce or a complaint: no send, and no "sent" entry that would hide it.
-            logger.warning("The address is suppressed; no email sent", extra=log_fields)
+            logger.warning("The address is suppressed; no email sent", extra={"template": email.template})
             continue
         claim = f"mail:{key}:{address}"
         if not _claim_send(store, claim):
             continue
         try:
             personal = _personal_context(
-                email, address, store=store, settings=settings, token_key=token_key, product=subjects.slug
+                email, address, store=store, settings=settings, token_key=token_key, product=slug
             )
             message = render(settings.templates_dir, email.template, [address], context | personal)
             if "unsubscribe_url" in personal:
@@ -151,9 +192,7 @@ def notify(
             store.release_claim(claim)
             raise
         store.remember(claim, {"state": "sent", "at": utc_now().isoformat()}, ttl_days=SENT_LEDGER_DAYS)
-        sent += 1
-    logger.info("Notification sent", extra={**log_fields, "template": email.template, "emails_sent": sent})
-    return sent
+        served.append(address)
 
 
 SIGNIN_LINK_MINUTES = 15

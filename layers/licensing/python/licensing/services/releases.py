@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from typing import Any, Protocol
 
 from ..errors import Conflict, InvalidInput, NotFound
@@ -61,38 +60,115 @@ def publish_release(
 
 def release_published_event(release: Release) -> ReleasePublished:
     """The event after which the license holders of the product hear about the release."""
+    import uuid
+
     return ReleasePublished(
         product=release.product,
         version=release.version,
+        # Each announcement walks the list afresh (a re-announcement after a failure too); its
+        # pages are told apart from another run's, and the ledger still mails nobody twice.
+        run=uuid.uuid4().hex,
         dedupe_key=f"ReleasePublished:{release.product}:{release.version}",
     )
 
 
 class FanOutStore(Protocol):
-    def active_licenses(self, product: str) -> Iterable[Any]: ...
+    def active_license_page(
+        self, product: str, *, start: dict[str, Any] | None, limit: int
+    ) -> tuple[list[Any], dict[str, Any] | None]: ...
+    def get_claim(self, key: str) -> dict[str, Any] | None: ...
+    def claim(self, key: str, *, ttl_days: int, detail: dict[str, Any] | None = None) -> bool: ...
+    def remember(self, key: str, detail: dict[str, Any], *, ttl_days: int) -> None: ...
+    def add_release_tally(self, product: str, version: str, counts: dict[str, int]) -> None: ...
+    def mark_release_tally(self, product: str, version: str, **fields: Any) -> None: ...
 
 
 class Publisher(Protocol):
     def publish(self, events: list[Event]) -> None: ...
 
 
-def fan_out_release(store: FanOutStore, events: Publisher, *, product: str, version: str) -> int:
-    """One `ReleaseMail` per account that holds an active license of the product (read page by page
-    from the sparse index); each is mailed once, so a retried fan-out repeats no email. Returns the
-    number of accounts. A custom product's releases reach its one client only."""
-    accounts: dict[str, None] = {}
-    for license in store.active_licenses(product):
-        accounts.setdefault(license.account_id, None)
-    announcements: list[Event] = [
-        ReleaseMail(
-            account_id=account_id,
-            product=product,
-            version=version,
-            # Per release, not per account: a contact of two licensed accounts is mailed once.
-            dedupe_key=f"ReleaseMail:{product}:{version}",
+# A page's marker outlives every redelivery of its event (SQS keeps a message 14 days at most).
+PAGE_LEDGER_DAYS = 30
+
+
+def fan_out_release(store: FanOutStore, events: Publisher, event: ReleasePublished, *, page_size: int) -> int:
+    """One page of a release's fan-out: one `ReleaseMail` per account that holds an active license
+    of the product among at most `page_size` licenses of the sparse index, then the event of the
+    next page (its `cursor`), so that the work of one invocation stays the same whatever the
+    audience. Returns the number of licenses read.
+
+    A page redelivered after it handed on is done already; one redelivered midway is announced
+    again, and the per-contact ledger mails nobody twice (a contact of several licenses or accounts
+    is mailed once per release). Accounts whose every site already runs this version (when the
+    sites report their version) are skipped. A custom product's releases reach its one client only.
+    """
+    product, version = event.product, event.version
+    marker = f"fanout:{product}:{version}:{event.run}:{_digest(event.cursor)}"
+    state = (store.get_claim(marker) or {}).get("state")
+    if state == "handed_on":
+        return 0
+    licenses, next_cursor = store.active_license_page(product, start=event.cursor, limit=page_size)
+    if state is None:
+        accounts: dict[str, bool] = {}
+        for license in licenses:
+            current = accounts.get(license.account_id, True)
+            accounts[license.account_id] = current and _runs_version(license, version)
+        announcements: list[Event] = [
+            ReleaseMail(
+                account_id=account_id,
+                product=product,
+                version=version,
+                # Per release, not per account: a contact of two licensed accounts is mailed once.
+                dedupe_key=f"ReleaseMail:{product}:{version}",
+            )
+            for account_id, up_to_date in accounts.items()
+            if not up_to_date
+        ]
+        if announcements:
+            events.publish(announcements)
+        if store.claim(marker, ttl_days=PAGE_LEDGER_DAYS, detail={"state": "announced"}):
+            skipped = sum(1 for up_to_date in accounts.values() if up_to_date)
+            store.add_release_tally(
+                product, version, {"queued": len(announcements), "skipped": skipped, "pages": 1}
+            )
+    if next_cursor:
+        events.publish(
+            [
+                ReleasePublished(
+                    product=product,
+                    version=version,
+                    cursor=next_cursor,
+                    run=event.run,
+                    dedupe_key=event.dedupe_key,
+                )
+            ]
         )
-        for account_id in accounts
-    ]
-    if announcements:
-        events.publish(announcements)
-    return len(announcements)
+    else:
+        store.mark_release_tally(product, version, fanned_out=True)
+    store.remember(marker, {"state": "handed_on"}, ttl_days=PAGE_LEDGER_DAYS)
+    return len(licenses)
+
+
+def _digest(cursor: dict[str, Any] | None) -> str:
+    import json
+
+    text = json.dumps(cursor or {}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def _runs_version(license: Any, version: str) -> bool:
+    """Whether every site of the license reports running `version` or later; False without sites
+    or without usage data (then it hears about the release)."""
+    sites = list(getattr(license, "sites", {}).values())
+    if not sites:
+        return False
+    target = parse_version(version)
+    for site in sites:
+        if not site.version:
+            return False
+        try:
+            if parse_version(site.version) < target:
+                return False
+        except InvalidInput:
+            return False
+    return True

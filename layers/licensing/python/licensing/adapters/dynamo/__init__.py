@@ -6,6 +6,7 @@ is built in ``keys``). One repository per aggregate, composed into ``DynamoStore
 - ``licenses``   licenses, their history, sites and Stripe references
 - ``claims``     once-only markers and notes
 - ``sessions``   sign-in tokens and portal sessions
+- ``mailing``    pages of the release audience, the shared send schedule, announcement counters
 """
 
 from __future__ import annotations
@@ -14,12 +15,18 @@ from .accounts import AccountRepository
 from .catalogue import CatalogueRepository
 from .claims import ClaimRepository
 from .licenses import LicenseRepository, license_item
+from .mailing import MailingRepository
 from .sessions import SessionRepository, hash_token
 
 __all__ = ["DynamoStore", "hash_token", "license_item"]
 
 
 class DynamoStore(
-    CatalogueRepository, AccountRepository, LicenseRepository, ClaimRepository, SessionRepository
+    CatalogueRepository,
+    AccountRepository,
+    LicenseRepository,
+    ClaimRepository,
+    SessionRepository,
+    MailingRepository,
 ):
     """Reads and writes every aggregate of the license manager in the one table."""

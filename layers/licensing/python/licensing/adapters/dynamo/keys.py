@@ -119,3 +119,13 @@ def token(token_hash: str) -> Key:
 
 def session(token_hash: str) -> Key:
     return Key(f"SESSION#{token_hash}", "SESSION")
+
+
+def pacer(name: str) -> Key:
+    """The shared send schedule of one mail channel (``ses``): the next free send slot."""
+    return Key(f"PACER#{name}", "PACER")
+
+
+def release_tally(product_slug: str, version: str) -> Key:
+    """A release announcement's progress counters, next to the release."""
+    return Key(product(product_slug).pk, f"TALLY#{version}")
