@@ -265,3 +265,138 @@ def test_a_products_end_of_term_policy_is_edited_with_a_confirmation(console: tu
         headers=ORIGIN,
     )
     assert refused.status_code == 400 and store.require_product(product.slug).on_expiry == "stop"
+
+
+def _by_key(store: DynamoStore, key: str) -> Any:
+    from licensing.keys import license_id_for_key, lookup_key
+
+    lookup = lookup_key(key)
+    assert lookup is not None
+    return store.get_license(license_id_for_key(lookup))
+
+
+def _upload(client: Client, app: Console, data: bytes, name: str = "export.csv", **form: Any) -> TestResponse:
+    import io
+
+    body: dict[str, Any] = {"csrf": app.guard.csrf, "file": (io.BytesIO(data), name), **form}
+    return client.post("/import", data=body, headers=ORIGIN)
+
+
+def test_an_import_is_a_dry_run_report_first_and_imports_only_once_confirmed(
+    console: tuple[Console, Any],
+) -> None:
+    import io
+    import re
+
+    app, license = console
+    client = signed_in(app)
+    store = DynamoStore(get_settings().require("table_name"))
+    export = (
+        "Company;Module;Licence;Valid from;Valid to;Domains\n"
+        f"Vandelay Industries;{license.product};VAND-2026-0001-AAAA;01.02.2026;31.01.2027;vandelay.test\n"
+        "Vandelay Industries;latex-importer;VAND-2026-0002-BBBB;01.02.2026;31.01.2027;\n"
+    ).encode()
+    mapping = b'{"Company": "account", "Module": "product", "Licence": "key", "Valid from": "starts_on",'
+    mapping += b' "Valid to": "ends_on", "Domains": "sites"}'
+    form: dict[str, Any] = {"mapping": (io.BytesIO(mapping), "map.json"), "date_format": "DD.MM.YYYY"}
+    assert 'action="/import"' in client.get("/import").text
+
+    dry = _upload(client, app, export, **form)
+    assert dry.status_code == 200, dry.text
+    assert "1 would be created, 0 unchanged, 1 refused (dry run: nothing written)" in dry.text
+    refused = re.search(r"<tr><td>3</td><td>refused</td>.*?</tr>", dry.text)
+    assert refused is not None and "no product &#39;latex-importer&#39;" in refused.group(0)
+    assert "Dana Support" in dry.text
+    assert _by_key(store, "VAND-2026-0001-AAAA") is None  # the dry run writes nothing
+    ticket = re.search(r'name="upload" value="([^"]+)"', dry.text)
+    assert ticket is not None
+
+    done = client.post(
+        "/import",
+        data={"csrf": app.guard.csrf, "confirmed": "yes", "upload": ticket.group(1)},
+        headers=ORIGIN,
+    )
+    assert done.status_code == 200 and "1 created, 0 unchanged, 1 refused" in done.text, done.text
+    imported = _by_key(store, "VAND-2026-0001-AAAA")
+    assert imported is not None and imported.product == license.product
+    # Found by its old key as customers type it (stored as the importer keeps a foreign key).
+    assert imported.account_id != license.account_id and imported.display_key in done.text
+    assert imported.display_key in client.get(f"/licenses/{imported.id}").text
+    assert str(imported.ends_on) == "2027-01-31" and list(imported.sites) == ["vandelay.test"]
+    history = store.license_history(imported.id)
+    assert [entry.actor for entry in history if entry.action == "imported"] == ["staff:Dana Support"]
+    again = client.post(
+        "/import",
+        data={"csrf": app.guard.csrf, "confirmed": "yes", "upload": ticket.group(1)},
+        headers=ORIGIN,
+    )
+    assert again.status_code == 400 and "upload the file again" in again.text  # a ticket works once
+
+
+def test_a_bad_import_upload_is_a_400_and_imports_nothing(console: tuple[Console, Any]) -> None:
+    import io
+
+    app, license = console
+    client = signed_in(app)
+    store = DynamoStore(get_settings().require("table_name"))
+    row = f"account,product,key,starts_on\nVandelay,{license.product},VANDELAY-9,2026-02-01\n".encode()
+    cases = [
+        (_upload(client, app, b""), "must not be empty"),
+        (
+            _upload(client, app, row, mapping=(io.BytesIO(b"{not json"), "map.json")),
+            "the mapping is not JSON",
+        ),
+        (_upload(client, app, row, mapping=(io.BytesIO(b'{"key": "colour"}'), "m.json")), "colour"),
+        (_upload(client, app, b"[{oops", name="export.json"), "not valid JSON"),
+        (_upload(client, app, row, date_format="someday"), "date format"),
+        (_upload(client, app, "account\nZ\u00fcrich\n".encode("latin-1")), "not UTF-8"),
+        (_upload(client, app, b"account,product,key\n"), "no rows"),
+    ]
+    for answer, said in cases:
+        assert answer.status_code == 400 and said in answer.text, answer.text
+    assert not app.imports and _by_key(store, "VANDELAY-9") is None
+    assert [a.name for a in store.list_accounts()] == ["Acme Corp"]
+
+
+def test_the_product_page_shows_each_releases_announcement_progress(console: tuple[Console, Any]) -> None:
+    import io
+    import re
+
+    from licensing.services.releases import fan_out_release, release_published_event
+
+    class Kept:
+        def __init__(self) -> None:
+            self.events: list[Any] = []
+
+        def publish(self, events: list[Any]) -> None:
+            self.events += events
+
+    app, license = console
+    client = signed_in(app)
+    store = DynamoStore(get_settings().require("table_name"))
+    form = {"csrf": app.guard.csrf, "version": "2.0.0", "file": (io.BytesIO(b"zip"), "a-2.0.0.zip")}
+    asked = client.post(
+        f"/products/{license.product}/releases", data=form | {"announce": "yes"}, headers=ORIGIN
+    )
+    ticket = re.search(r'name="upload" value="([^"]+)"', asked.text)
+    assert ticket is not None
+    done = client.post(
+        f"/products/{license.product}/releases",
+        data={"csrf": app.guard.csrf, "confirmed": "yes", "upload": ticket.group(1), "announce": "yes"},
+        headers=ORIGIN,
+    )
+    assert done.status_code == 303
+    page = client.get(done.headers["Location"]).text
+    assert "being emailed" in page and "queued 0 · sent 0" in page and "no account queued yet" in page
+
+    # The fan-out (the worker the announcement's event reaches) queues the one licensed account;
+    # the notifier counts what it sent.
+    release = store.get_release(license.product, "2.0.0")
+    assert release is not None
+    fan_out_release(store, Kept(), release_published_event(release), page_size=100)
+    store.add_release_tally(license.product, "2.0.0", {"sent": 1})
+    page = client.get(f"/products/{license.product}").text
+    tally = store.release_tally(license.product, "2.0.0")
+    assert (tally["queued"], tally["sent"]) == (1, 1)
+    assert "queued 1 · sent 1 · skipped 0 · suppressed 0 · failed 0" in page
+    assert "every account queued (1 page)" in page

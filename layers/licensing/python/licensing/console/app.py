@@ -56,6 +56,8 @@ _ROUTES = Map(
         Rule("/products/<slug>/edit", endpoint="product_edit", methods=["POST"]),
         Rule("/products/<slug>/releases", endpoint="release_upload", methods=["POST"]),
         Rule("/products/<slug>/releases/<version>/announce", endpoint="release_announce", methods=["POST"]),
+        Rule("/import", endpoint="import_form", methods=["GET"]),
+        Rule("/import", endpoint="import_run", methods=["POST"]),
         Rule("/accounts/<account_id>", endpoint="account", methods=["GET"]),
         Rule("/accounts/<account_id>/export", endpoint="account_export", methods=["GET"]),
         Rule("/accounts/<account_id>/<action>", endpoint="account_action", methods=["POST"]),
@@ -97,6 +99,8 @@ class Console:
         self._product_names: dict[str, str] | None = None
         # A release file between its preview and its confirmation (one staff member per console).
         self.uploads: dict[str, dict[str, Any]] = {}
+        # An import file between its dry run and its confirmation, held the same way.
+        self.imports: dict[str, dict[str, Any]] = {}
 
     # -- WSGI -------------------------------------------------------------------------------------
 
@@ -315,8 +319,14 @@ class Console:
             (name, _price(product) if name == "renewal_price" else _plain(value))
             for name, value in product.model_dump().items()
         ]
+        releases = store.list_releases(slug)
         return self.page(
-            "product", product=product, owner=owner, fields=fields, releases=store.list_releases(slug)
+            "product",
+            product=product,
+            owner=owner,
+            fields=fields,
+            releases=releases,
+            tallies={r.version: store.release_tally(slug, r.version) for r in releases},
         )
 
     def product_create(self, request: Request) -> Response:
@@ -455,7 +465,10 @@ class Console:
 
         def announce() -> str:
             self.staff.events().publish([release_published_event(release)])
-            return f"{product.name} {version} is announced: its license holders are being emailed."
+            return (
+                f"{product.name} {version} is announced: its license holders are being emailed "
+                "(its progress is in the Announcement column)."
+            )
 
         change = Change(
             f"Email the license holders of {product.name} about {version}? Whoever was mailed about it "
@@ -463,6 +476,27 @@ class Console:
             announce,
         )
         return self.confirm_or_do(request, change, f"/products/{slug}")
+
+    def import_form(self, request: Request) -> Response:
+        from .imports import DATE_FORMATS
+
+        return self.page("import", date_formats=DATE_FORMATS, report=None)
+
+    def import_run(self, request: Request) -> Response:
+        """Upload, then the importer's dry-run report (nothing written), then Confirm runs it."""
+        from .imports import run_import, start_import
+
+        if request.form.get("confirmed") != "yes":
+            ticket, held, report = start_import(self.staff, request, actor=self.actor())
+            self.imports = {ticket: held}
+            return self.page("import_report", report=report, held=held, ticket=ticket, by=self.actor())
+        kept = self.imports.pop(request.form.get("upload") or "", None)
+        if kept is None:
+            raise InvalidInput(
+                "this upload is no longer held (the console restarted?): upload the file again"
+            )
+        report = run_import(self.staff, kept, actor=self.actor())
+        return self.page("import_report", report=report, held=kept, ticket=None, by=self.actor())
 
     def overview(self, request: Request) -> Response:
         from ..adapters.staff_queries import StaffQueries
