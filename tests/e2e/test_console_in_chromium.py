@@ -1,6 +1,7 @@
 """The staff console in a real headless Chromium, against `licensing console --local` next to the
 running local system: a support shift (find by email, resend, move a site, extend, record a bank
-payment), an account's contacts, and the overview; axe-core on every screen finds no serious or
+payment), an account's contacts, the overview, a release with its announcement's progress, and an
+import (dry run, then confirmed); axe-core on every screen finds no serious or
 critical violation. Every screen is saved to `screenshots/` (git-ignored) to be looked at."""
 
 from __future__ import annotations
@@ -311,9 +312,57 @@ def test_a_release_is_uploaded_previewed_published_and_announced(
         time.sleep(0.3)
     assert any("1.3.0" in mail["subject"] for mail in mails_to(local_system, "it@initech.test"))
 
+    # The announcement's progress, as `releases status` counts it, next to the release.
+    status = cli(local_system, "releases", "status", "crm-exporter", "1.3.0")
+    assert status["fanned_out"] and status["queued"] >= 1 and status["sent"] >= 1
+    page.reload()
+    row = page.inner_text("tr:has(td:text-is('1.3.0'))")
+    assert f"queued {status['queued']} · sent {status['sent']}" in row and "every account queued" in row
+
     page.click("button[aria-label='Announce 1.3.0']")
     page.wait_for_selector("h1:has-text('Please confirm')")
     page.click("button:has-text('Confirm')")
     page.wait_for_selector("p.flash")
     assert "1.3.0 is announced" in page.inner_text("p.flash")
+    assert "sent" in page.inner_text("tr:has(td:text-is('1.3.0'))")  # the progress, on the page after
+    page.close()
+
+
+def test_an_export_is_dry_run_then_imported(
+    local_system: LocalSystem, console_url: str, staff: BrowserContext, tmp_path: Path
+) -> None:
+    sample = ROOT / "examples" / "import"
+    export = tmp_path / "crm-licenses.csv"
+    bad = (  # a product this system does not sell: refused, with its line
+        "Latex for Vandelay,latex-importer,01.02.2026,01.02.2027,Active,Commercial,Vandelay,VAND-1,"
+        ",,,,v@vandelay.test,,"
+    )
+    export.write_text(
+        (sample / "crm-licenses.csv").read_text(encoding="utf-8").rstrip("\n") + "\n" + bad + "\n"
+    )
+
+    page = staff.new_page()
+    page.goto(home(console_url))
+    page.click("nav >> text=Import")
+    page.wait_for_selector("h1:has-text('Import licenses')")
+    check(page, "import")
+    page.set_input_files("#import-file", str(export))
+    page.set_input_files("#import-mapping", str(sample / "crm-mapping.json"))
+    page.select_option("#import-dates", "DD.MM.YYYY")
+    page.click("button:has-text('Dry run')")
+    page.wait_for_selector("h1:has-text('Dry run of crm-licenses.csv')")
+    assert "3 would be created, 0 unchanged, 1 refused (dry run: nothing written)" in page.inner_text("main")
+    refused = page.inner_text("tr:has(td:text-is('refused'))")
+    assert refused.startswith("5") and "no product 'latex-importer'" in refused, refused
+    check(page, "import-report")
+    assert not [
+        r for r in cli(local_system, "licenses", "search", "--key", "GLBX-2026-0001")
+    ]  # nothing written
+    assert STAFF in page.inner_text(".confirm")
+    page.click("button:has-text('Confirm')")
+    page.wait_for_selector("h1:has-text('crm-licenses.csv imported')")
+    assert "3 created, 0 unchanged, 1 refused" in page.inner_text("main")
+    page.click("a:has-text('GLBX20260001AAAA')")
+    page.wait_for_selector("h1")
+    assert "imported" in page.inner_text("main") and f"staff:{STAFF}" in page.inner_text("main")
     page.close()
