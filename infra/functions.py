@@ -202,7 +202,14 @@ class Functions(Construct):
             catalogue.EVENTS_PUT: _Right(
                 {constants.ENV_EVENT_BUS: backends.bus.event_bus_name}, backends.bus.grant_put_events_to
             ),
-            catalogue.MAIL_SEND: _Right(mail, self._grant_mail),
+            catalogue.MAIL_SEND: _Right(
+                mail,
+                self._grant_mail,
+                {
+                    "Resource::*": "ses:GetAccount (the account's send rate and daily quota, which the "
+                    "pacing of mail reads) has no resource-level permission: it is the account's own."
+                },
+            ),
             catalogue.STRIPE_WEBHOOK_SECRET: _Right(
                 {constants.ENV_STRIPE_WEBHOOK_SECRET_ARN: secrets.stripe_webhook_secret.secret_arn},
                 secrets.stripe_webhook_secret.grant_read,
@@ -247,6 +254,8 @@ class Functions(Construct):
                     resource_name=self._backends.configuration_set,
                 )
             )
+        # The send rate and daily quota that pacing keeps below (services/pacing.py).
+        iam.Grant.add_to_principal(grantee=grantee, actions=["ses:GetAccount"], resource_arns=["*"])
         return iam.Grant.add_to_principal(
             grantee=grantee, actions=["ses:SendEmail", "ses:SendRawEmail"], resource_arns=resources
         )

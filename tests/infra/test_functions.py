@@ -310,8 +310,11 @@ def test_no_statement_allows_every_action_or_every_resource(deployment: Deployme
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             for action in Deployment.actions(statement):
                 assert action != "*" and not action.endswith(":*"), (logical_id, action)
-            # X-Ray's two write actions have no resource-level permissions.
-            if set(Deployment.actions(statement)) != {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}:
+            # X-Ray's two write actions and SES's account read have no resource-level permissions.
+            if set(Deployment.actions(statement)) not in (
+                {"xray:PutTraceSegments", "xray:PutTelemetryRecords"},
+                {"ses:GetAccount"},
+            ):
                 assert "*" not in Deployment.resources_of(statement), (logical_id, statement)
 
 
@@ -319,11 +322,15 @@ def test_mail_may_be_sent_only_from_the_sender_identity(example: Deployment) -> 
     senders = [spec for spec in example.functions if catalogue.MAIL_SEND in spec.rights]
     assert senders
     for spec in senders:
-        (statement,) = [
+        ses = [
             statement
             for statement in example.statements_of(spec.name)
             if any(action.startswith("ses:") for action in Deployment.actions(statement))
         ]
+        # Besides the send, only the account's send rate and quota (pacing), which has no resource.
+        (account,) = [s for s in ses if Deployment.actions(s) == ["ses:GetAccount"]]
+        assert Deployment.resources_of(account) == ["*"]
+        (statement,) = [s for s in ses if s is not account]
         assert sorted(Deployment.actions(statement)) == ["ses:SendEmail", "ses:SendRawEmail"]
         identities = [resource["Fn::Join"][1][-1] for resource in Deployment.resources_of(statement)]
         domain = SENDER_EMAIL.partition("@")[2]
