@@ -108,6 +108,9 @@ def aws(moto_endpoint: str, provisioned: dict[str, str]) -> Iterator[dict[str, A
     reset_settings()
     wiring.reset()
     session = boto3.session.Session()
+    if LOCAL.table not in session.client("dynamodb").list_tables()["TableNames"]:
+        # Something reset the emulator's backends (they are shared in process): provision again.
+        provisioned.update(provision(session))
     _empty_resources(session, provisioned)
     yield {"endpoint": moto_endpoint, "queues": provisioned, "names": LOCAL, "session": session}
     reset_settings()

@@ -14,7 +14,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from infra.secrets import SEEDER_SOURCE
 
@@ -31,9 +30,9 @@ seeder = _load()
 
 
 @pytest.fixture
-def client() -> Iterator[Any]:
-    with mock_aws():
-        yield boto3.client("secretsmanager", region_name="us-east-1")
+def client(aws: dict[str, Any]) -> Any:
+    # The session's emulator (an in-process mock_aws would reset every backend it shares on exit).
+    return boto3.client("secretsmanager", region_name="us-east-1")
 
 
 @pytest.fixture
