@@ -8,28 +8,16 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from .. import tables
 from ..models import License
 from .aws import translate
+from .dynamo.base import deserialize
 
 _serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 EMAIL_INDEX = next(index for index in tables.DATA_INDEXES if index.name == "email")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {key: _plain(inner) for key, inner in value.items()}
-    if isinstance(value, set):
-        return sorted(_plain(inner) for inner in value)
-    if isinstance(value, list):
-        return [_plain(inner) for inner in value]
-    return value
 
 
 def _stored(value: Any) -> Any:
@@ -44,7 +32,7 @@ def _stored(value: Any) -> Any:
 
 
 def _item(raw: dict[str, Any]) -> dict[str, Any]:
-    return {name: _plain(_deserializer.deserialize(value)) for name, value in raw.items()}
+    return deserialize(raw)
 
 
 class StaffQueries:
