@@ -10,7 +10,9 @@ import shutil
 import socket
 import subprocess
 import time
+from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -69,50 +71,69 @@ def moto_endpoint() -> Iterator[str]:
     reset_clients()
 
 
+class _Emulator:
+    """One boto3 session and its clients for the whole test session. A new session per test
+    loads every service model and endpoint rule set from disk again: that alone was a third of
+    the handler tests' time."""
+
+    def __init__(self) -> None:
+        self.session = boto3.session.Session()
+        self.dynamodb = self.session.client("dynamodb")
+        self.sqs = self.session.client("sqs")
+        self.s3 = self.session.client("s3")
+        self.secrets = self.session.client("secretsmanager")
+        self.account = self.session.client("sts").get_caller_identity()["Account"]
+
+
 @pytest.fixture(scope="session")
-def provisioned(moto_endpoint: str) -> dict[str, str]:
+def emulator(moto_endpoint: str) -> _Emulator:
+    return _Emulator()
+
+
+@pytest.fixture(scope="session")
+def provisioned(moto_endpoint: str, emulator: _Emulator) -> dict[str, str]:
     """The local resources, provisioned once per test session; tests are isolated by data (`aws`)."""
     requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10)
     reset_clients()
-    return provision(boto3.session.Session())
+    return provision(emulator.session)
 
 
-def _empty_resources(session: Any, queues: dict[str, str]) -> None:
+def _empty_resources(emulator: _Emulator, queues: dict[str, str]) -> None:
     """What one test leaves behind, gone: a fresh table, empty queues, bucket and mailbox, no
     secrets. Much cheaper than resetting the emulator and provisioning everything again."""
+    from moto.dynamodb.models import dynamodb_backends
     from moto.ses.models import ses_backends
 
-    dynamodb = session.client("dynamodb")
-    dynamodb.delete_table(TableName=LOCAL.table)
-    create_table(dynamodb, LOCAL.table)
-    sqs = session.client("sqs")
+    # The table's items cleared in the emulator itself: deleting and creating a table with five
+    # indexes costs more than most tests. moto derives its indexes from the items on every query.
+    table = dynamodb_backends[emulator.account]["us-east-1"].tables[LOCAL.table]
+    table.items = defaultdict(dict)
     for url in queues.values():
         for queue_url in (url, f"{url}-dlq"):  # each queue and its dead-letter queue
-            sqs.purge_queue(QueueUrl=queue_url)
-    s3 = session.client("s3")
-    objects = s3.list_objects_v2(Bucket=LOCAL.bucket).get("Contents", [])
+            emulator.sqs.purge_queue(QueueUrl=queue_url)
+    objects = emulator.s3.list_objects_v2(Bucket=LOCAL.bucket).get("Contents", [])
     if objects:
-        s3.delete_objects(Bucket=LOCAL.bucket, Delete={"Objects": [{"Key": o["Key"]} for o in objects]})
-    secrets = session.client("secretsmanager")
-    for secret in secrets.list_secrets().get("SecretList", []):
-        secrets.delete_secret(SecretId=secret["ARN"], ForceDeleteWithoutRecovery=True)
+        emulator.s3.delete_objects(
+            Bucket=LOCAL.bucket, Delete={"Objects": [{"Key": o["Key"]} for o in objects]}
+        )
+    for secret in emulator.secrets.list_secrets().get("SecretList", []):
+        emulator.secrets.delete_secret(SecretId=secret["ARN"], ForceDeleteWithoutRecovery=True)
     for backend in ses_backends.values():
         for regional in backend.values():
             regional.sent_messages.clear()
 
 
 @pytest.fixture
-def aws(moto_endpoint: str, provisioned: dict[str, str]) -> Iterator[dict[str, Any]]:
+def aws(moto_endpoint: str, emulator: _Emulator, provisioned: dict[str, str]) -> Iterator[dict[str, Any]]:
     """The emulator with the local resources, empty for this test; yields the queue URLs and names."""
     reset_clients()
     reset_settings()
     wiring.reset()
-    session = boto3.session.Session()
-    if LOCAL.table not in session.client("dynamodb").list_tables()["TableNames"]:
+    if LOCAL.table not in emulator.dynamodb.list_tables()["TableNames"]:
         # Something reset the emulator's backends (they are shared in process): provision again.
-        provisioned.update(provision(session))
-    _empty_resources(session, provisioned)
-    yield {"endpoint": moto_endpoint, "queues": provisioned, "names": LOCAL, "session": session}
+        provisioned.update(provision(emulator.session))
+    _empty_resources(emulator, provisioned)
+    yield {"endpoint": moto_endpoint, "queues": provisioned, "names": LOCAL, "session": emulator.session}
     reset_settings()
 
 
@@ -196,19 +217,18 @@ def local_store(dynamodb_local_endpoint: str) -> DynamoStore:
     return DynamoStore(table, dynamodb)
 
 
-@pytest.fixture
-def gateway_url(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Every function of the catalogue behind the local gateway on a free port, as `make run`
-    serves them, with PUBLIC_BASE_URL naming it (the links in mails and answers)."""
+def _gateway() -> Any:
     from licensing import catalogue
-    from licensing.devserver.checkout_page import DevCheckout
     from licensing.devserver.functions import invoker
-    from licensing.devserver.gateway import Gateway, routes_from_catalogue, serve
+    from licensing.devserver.gateway import Gateway, routes_from_catalogue
 
-    server = serve(
-        Gateway(routes_from_catalogue(catalogue.FUNCTIONS), invoker(catalogue.FUNCTIONS, ROOT)), port=0
-    )
-    url = f"http://127.0.0.1:{server.port}"
+    return Gateway(routes_from_catalogue(catalogue.FUNCTIONS), invoker(catalogue.FUNCTIONS, ROOT))
+
+
+@contextmanager
+def _public_base_url(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    from licensing.devserver.checkout_page import DevCheckout
+
     monkeypatch.setenv("PUBLIC_BASE_URL", url)
     wiring.reset()
     wiring.provide_checkout(DevCheckout(f"{url}/webhooks/stripe"))
@@ -216,6 +236,32 @@ def gateway_url(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterato
         yield url
     finally:
         wiring.provide_checkout(None)
+
+
+@pytest.fixture
+def gateway_url(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Every function of the catalogue behind the local gateway, as `make run` routes them, called
+    in this process (tests/inprocess.py): `requests` to this URL reach the gateway's WSGI app with
+    the real API Gateway events, no socket. PUBLIC_BASE_URL names it (the links in mails and
+    answers). Nothing listens on its port, so a call that bypasses `requests` fails loudly."""
+    from tests.inprocess import routed
+
+    url = f"http://127.0.0.1:{_free_port()}"
+    with routed(url, _gateway()), _public_base_url(url, monkeypatch):
+        yield url
+
+
+@pytest.fixture
+def served_gateway_url(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The same gateway served on a free loopback port: for browsers and the contract tests that
+    speak HTTP on the wire."""
+    from licensing.devserver.gateway import serve
+
+    server = serve(_gateway(), port=0)
+    try:
+        with _public_base_url(f"http://127.0.0.1:{server.port}", monkeypatch) as url:
+            yield url
+    finally:
         server.shutdown()
 
 

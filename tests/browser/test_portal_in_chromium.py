@@ -40,8 +40,8 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def site(gateway_url: str) -> str:
-    return gateway_url
+def site(served_gateway_url: str) -> str:
+    return served_gateway_url
 
 
 def test_a_customer_signs_in_and_finds_their_key(browser: Browser, site: str, aws: dict[str, Any]) -> None:

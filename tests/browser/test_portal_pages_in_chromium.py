@@ -36,7 +36,7 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def world(aws: dict[str, Any], gateway_url: str) -> portal_world.World:
+def world(aws: dict[str, Any], served_gateway_url: str) -> portal_world.World:
     return portal_world.build(DynamoStore(aws["names"].table), S3Files(aws["names"].bucket))
 
 
@@ -49,12 +49,12 @@ def page(browser: Browser) -> Iterator[Page]:  # noqa: F811 (uses the shared fix
 
 @pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
 def test_every_portal_page_is_accessible_and_fits_the_screen(
-    page: Page, gateway_url: str, world: portal_world.World, width: int
+    page: Page, served_gateway_url: str, world: portal_world.World, width: int
 ) -> None:
     page.set_viewport_size({"width": width, "height": 900})
     problems: dict[str, Any] = {}
     for screen in portal_world.screens(world):
-        portal_world.open_screen(page, gateway_url, screen, world)
+        portal_world.open_screen(page, served_gateway_url, screen, world)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         found = axe_violations(page)
         if overflow > 0 or found:
@@ -63,20 +63,22 @@ def test_every_portal_page_is_accessible_and_fits_the_screen(
     assert problems == {}
 
 
-def test_product_names_show_on_every_page(page: Page, gateway_url: str, world: portal_world.World) -> None:
+def test_product_names_show_on_every_page(
+    page: Page, served_gateway_url: str, world: portal_world.World
+) -> None:
     for screen in portal_world.screens(world):
         if not screen.signed_in or screen.name == "not-found":
             continue
-        portal_world.open_screen(page, gateway_url, screen, world)
+        portal_world.open_screen(page, served_gateway_url, screen, world)
         text = page.inner_text("main")
         # The slug may appear only inside a release's file name (pdf-merger-1.2.0.zip).
         assert not re.search(r"pdf-merger(?!-\d)|cloud-sync", text), screen.name
 
 
 def test_signing_in_and_removing_a_site_work_with_the_keyboard_alone(
-    page: Page, gateway_url: str, world: portal_world.World, aws: dict[str, Any]
+    page: Page, served_gateway_url: str, world: portal_world.World, aws: dict[str, Any]
 ) -> None:
-    page.goto(f"{gateway_url}/portal/login")
+    page.goto(f"{served_gateway_url}/portal/login")
     page.keyboard.press("Tab")  # the first stop is the labelled email field
     assert page.evaluate("document.activeElement.id") == "email"
     assert page.inner_text("label[for=email]") == "Email address"
@@ -89,13 +91,13 @@ def test_signing_in_and_removing_a_site_work_with_the_keyboard_alone(
 
     valid = world.licenses["valid"]
     screen = portal_world.Screen("license", f"/portal/licenses/{valid.id}")
-    portal_world.open_screen(page, gateway_url, screen, world)
+    portal_world.open_screen(page, served_gateway_url, screen, world)
     page.focus("button[aria-label='Remove crm.globex-example.com']")
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert page.inner_text("h1") == "Remove crm.globex-example.com?"
     page.focus("button[type=submit]:has-text('Remove')")
-    with page.expect_navigation(url=f"{gateway_url}/portal/licenses/{valid.id}"):
+    with page.expect_navigation(url=f"{served_gateway_url}/portal/licenses/{valid.id}"):
         page.keyboard.press("Enter")
     assert page.locator("button[aria-label='Remove crm.globex-example.com']").count() == 0
     assert "site deactivated: crm.globex-example.com" in page.inner_text("main")  # in its history

@@ -45,7 +45,7 @@ def refused(answer: requests.Response, status: int, code: str) -> None:
 
 @pytest.mark.parametrize("path", POSTS)
 def test_unreadable_bodies_are_refused_and_change_nothing(
-    path: str, key: str, aws: dict[str, Any], gateway_url: str
+    path: str, key: str, aws: dict[str, Any], served_gateway_url: str
 ) -> None:
     before = table_items(aws)
     good = f'{{"key": "{key}", "site": "shop.example.com", "product": "crm-exporter"}}'
@@ -66,13 +66,15 @@ def test_unreadable_bodies_are_refused_and_change_nothing(
         (b'{"key": ', JSON, 400, "INVALID_REQUEST"),
     ]
     for body, headers, status, code in cases:
-        refused(requests.post(f"{gateway_url}{path}", data=body, headers=headers, timeout=20), status, code)
+        refused(
+            requests.post(f"{served_gateway_url}{path}", data=body, headers=headers, timeout=20), status, code
+        )
     assert table_items(aws) == before
 
 
-def test_a_json_body_with_a_charset_is_read(key: str, gateway_url: str) -> None:
+def test_a_json_body_with_a_charset_is_read(key: str, served_gateway_url: str) -> None:
     answer = requests.post(
-        f"{gateway_url}/v1/licenses/validate",
+        f"{served_gateway_url}/v1/licenses/validate",
         data=f'{{"key": "{key}", "product": "crm-exporter"}}'.encode(),
         headers={"Content-Type": "application/json; charset=utf-8"},
         timeout=20,

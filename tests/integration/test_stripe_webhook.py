@@ -16,16 +16,13 @@ import boto3
 import pytest
 import requests
 
-from licensing import catalogue, wiring
+from licensing import wiring
 from licensing.adapters.dynamo import DynamoStore
 from licensing.dates import add_months
-from licensing.devserver.functions import invoker
-from licensing.devserver.gateway import Gateway, routes_from_catalogue, serve
 from licensing.models import License, LicenseStatus, LicenseType, PaymentStatus
 from licensing.settings import reset_settings
 from tests import factories
 from tests import stripe_support as s
-from tests.conftest import ROOT
 
 SECRET = "whsec_test_secret"
 
@@ -63,7 +60,7 @@ class Shop:
 
 
 @pytest.fixture
-def shop(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Shop]:
+def shop(aws: dict[str, Any], gateway_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Shop]:
     with s.FakeStripe(api_key="sk_test_fake") as fake:
         monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", f"whsec_old_rotated,{SECRET}")
         monkeypatch.setenv("STRIPE_API_KEY", "sk_test_fake")
@@ -74,12 +71,9 @@ def shop(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Shop]
         store.put_product(
             factories.product(stripe_price_ids=["price_crm_exporter"], trial_price_ids=["price_crm_trial"])
         )
-        gateway = Gateway(routes_from_catalogue(catalogue.FUNCTIONS), invoker(catalogue.FUNCTIONS, ROOT))
-        server = serve(gateway, host="127.0.0.1", port=0)
         try:
-            yield Shop(url=f"http://127.0.0.1:{server.port}", store=store, fake=fake, aws=aws)
+            yield Shop(url=gateway_url, store=store, fake=fake, aws=aws)
         finally:
-            server.shutdown()
             wiring.reset()
 
 
