@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
-from urllib3 import HTTPResponse
+from urllib3 import HTTPHeaderDict, HTTPResponse
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class GatewayTransport(BaseAdapter):
         if isinstance(body, str):
             body = body.encode("utf-8")
         elif not isinstance(body, bytes):  # a file-like or generator body
-            body = b"".join(body)  # type: ignore[arg-type]
+            body = b"".join(body)
         builder = EnvironBuilder(
             path=url.path or "/",
             base_url=f"{url.scheme}://{url.netloc}",
@@ -64,20 +64,21 @@ class GatewayTransport(BaseAdapter):
         )
         environ = builder.get_environ()
         environ["REMOTE_ADDR"] = "127.0.0.1"
-        app_iter, status, headers = run_wsgi_app(self._app, environ, buffered=True)
+        app_iter, status, answer_headers = run_wsgi_app(self._app, environ, buffered=True)
+        headers = list(answer_headers.items())
         try:
             data = b"".join(app_iter)
         finally:
             close = getattr(app_iter, "close", None)
             if close is not None:
                 close()
-        code, _, reason = status.partition(" ")
+        code, _space, reason = status.partition(" ")
         message = http.client.HTTPMessage()
-        for name, value in headers.items():
+        for name, value in headers:
             message[name] = value
         raw = HTTPResponse(
             body=io.BytesIO(data),
-            headers=list(headers.items()),
+            headers=HTTPHeaderDict(headers),
             status=int(code),
             reason=reason,
             preload_content=False,

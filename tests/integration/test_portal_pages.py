@@ -79,3 +79,26 @@ def test_the_license_page_lists_every_payment(portal: Portal) -> None:
     assert "49.00 EUR" in page and "Bank transfer" in page and "https://invoices.example/R-2" in page
     assert "10.00 EUR" in page and "Refunded" in page
     assert page.count('<td data-label="For">') == 3  # the purchase and both payments
+
+
+def test_every_page_forbids_scripts_framing_referrers_and_caching(portal: Portal) -> None:
+    """Pages show license keys and carry sign-in tokens: no script may run, no other site may frame
+    them or learn their address, and no cache keeps them. The style block is allowed by a nonce
+    that changes with every answer."""
+    answers = [portal.get("/portal/login"), portal.get("/portal/no-such-page")]
+    portal.sign_in()
+    answers += [portal.get("/portal/"), portal.get(f"/portal/licenses/{portal.license.id}")]
+    nonces = set()
+    for answer in answers:
+        policy = answer.headers["Content-Security-Policy"]
+        assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy, answer.url
+        assert "script-src" not in policy  # default-src 'none' covers scripts: none at all
+        nonce = policy.split("'nonce-")[1].split("'")[0]
+        assert f'<style nonce="{nonce}">' in answer.text, answer.url
+        nonces.add(nonce)
+        assert answer.headers["Cache-Control"] == "no-store"
+        assert answer.headers["Referrer-Policy"] == "no-referrer"
+        assert answer.headers["X-Frame-Options"] == "DENY"
+        assert "style=" not in answer.text  # an inline style attribute would need 'unsafe-inline'
+    assert len(nonces) == len(answers)
+    assert 'class="key"' in answers[-1].text  # the license page shows its key

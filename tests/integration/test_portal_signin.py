@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from licensing.devserver.mailbox import Mailbox
-from tests.integration.test_portal import CSRF, TOKEN, Portal
+from tests.integration.test_portal import CSRF, TOKEN, Portal, page_text
 
 
 @pytest.fixture
@@ -85,8 +85,8 @@ def test_a_second_request_within_two_minutes_says_the_last_link_is_still_valid(p
     stranger = portal.post("/portal/login", {"email": "nobody@nowhere.test", "csrf": csrf})
     stranger_again = portal.post("/portal/login", {"email": "nobody@nowhere.test", "csrf": csrf})
     # The same answers for an address that is no customer's: nothing to learn from them.
-    assert first.text.replace("bea@acme.test", "X") == stranger.text.replace("nobody@nowhere.test", "X")
-    assert again.text.replace("bea@acme.test", "X") == stranger_again.text.replace("nobody@nowhere.test", "X")
+    assert page_text(first, "bea@acme.test") == page_text(stranger, "nobody@nowhere.test")
+    assert page_text(again, "bea@acme.test") == page_text(stranger_again, "nobody@nowhere.test")
     portal.deliver_mail()
     assert [m["to"] for m in Mailbox().messages()] == [["bea@acme.test"]]
 

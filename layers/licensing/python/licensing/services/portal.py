@@ -22,6 +22,7 @@ from ..markdown import notes_html
 from ..models import Contact, HistoryEntry, License, LicenseStatus, Price, Product, Release
 from ..tokens import TokenKey
 from ..unsubscribe import read_unsubscribe_token
+from ..urls import PublicUrls
 from . import downloads
 from .validation import deactivate
 
@@ -177,6 +178,14 @@ def download_release(
     )
 
 
+def activated_site(store: PortalStore, contact: Contact, license_id: str, site: str) -> License:
+    """The customer's license, if `site` is one of its activated sites (before removing it)."""
+    license = own_license(store, contact, license_id)
+    if site not in license.sites:
+        raise NotFound("This site is not activated.")
+    return license
+
+
 def deactivate_site(store: Any, contact: Contact, license_id: str, site: str) -> License:
     """Free one of the license's sites (e.g. a site that moved)."""
     license = own_license(store, contact, license_id)
@@ -210,16 +219,14 @@ def renewal_offer(store: PortalStore, contact: Contact, license_id: str, today: 
 
 
 def start_renewal(
-    store: PortalStore,
-    checkout: CheckoutPort,
-    contact: Contact,
-    license_id: str,
-    *,
-    today: date,
-    return_url: str,
+    store: PortalStore, checkout: CheckoutPort, contact: Contact, license_id: str, today: date, base_url: str
 ) -> str:
-    """The checkout page that pays the renewal; its paid webhook extends the license."""
+    """The checkout page that pays the renewal; its paid webhook extends the license. The checkout
+    returns to the license page, which thanks the customer once the end date has moved."""
     offer = renewal_offer(store, contact, license_id, today)
+    return_url = (
+        f"{PublicUrls(base_url).license_page(license_id)}?renewed_from={offer.license.ends_on.isoformat()}"
+    )
     if offer.license.status is LicenseStatus.REVOKED:
         raise InvalidInput("A revoked license cannot be renewed.")
     if not offer.online:
