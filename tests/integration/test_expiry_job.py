@@ -333,3 +333,32 @@ def test_no_mail_when_nothing_is_left_to_remind(shop: Shop, aws: dict[str, Any])
     shop.store.save_license(renewed.model_copy(update={"ends_on": renewed.ends_on + timedelta(days=365)}))
     deliver_notifications(aws)
     assert Mailbox().messages() == []
+
+
+def test_after_a_failed_send_the_retry_lists_only_what_that_contact_was_not_sent(
+    shop: Shop, aws: dict[str, Any]
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from licensing.adapters.ses import SesMailer
+    from licensing.services.notifications import notify
+    from licensing.settings import get_settings
+    from tests.integration.test_notifier import RefusingMailer
+
+    shop.store.add_contact(shop.account.id, "carl@acme.test", "Carl")
+    due = [shop.license(TODAY + timedelta(days=7)) for _ in range(2)]
+    shop.run()
+    (message,) = [event for event in shop.announced() if event["detail-type"] == "RemindersDue"]
+    event = events.parse(message["detail-type"], message["detail"])
+    settings = get_settings()
+    with pytest.raises(ClientError):
+        notify(event, store=shop.store, mailer=RefusingMailer("carl@acme.test"), settings=settings)
+    assert [mail["to"] for mail in Mailbox().messages()] == [["bea@acme.test"]]
+    # The redelivery mails Carl, who was not served, both licenses; Bea nothing again.
+    assert (
+        notify(event, store=shop.store, mailer=SesMailer(settings.require("mail_from")), settings=settings)
+        == 1
+    )
+    mails = Mailbox().messages()
+    assert [mail["to"] for mail in mails] == [["bea@acme.test"], ["carl@acme.test"]]
+    assert listed(mails[1], due) == {license.id for license in due}
