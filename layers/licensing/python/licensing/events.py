@@ -147,7 +147,6 @@ class LicenseExpired(LicenseEvent):
     queue = "bulk"
 
     ends_on: str
-    days_left: int | None = None
     grace_days: int = 0
 
 

@@ -128,7 +128,8 @@ def _expired(license: License) -> Event:
         product=license.product,
         ends_on=term,
         grace_days=license.grace_days,
-        # Once per license and term, whatever the number of runs.
+        # Once per license and term, whatever the number of runs (":None" is the key's old offset
+        # part, kept so that a mail sent before an upgrade is not sent again).
         dedupe_key=f"{LicenseExpired.detail_type}:{license.id}:{term}:None",
     )
 
