@@ -3,14 +3,15 @@ the local system sends, rendered in headless Chromium, written to `screenshots/`
 
 It starts the local system (`licensing dev`, in-process, on free ports), adds the customer of
 `tests/browser/portal_world.py`, walks its pages, then makes the system send its mails (a
-purchase, a sign-in, a release, reminders and the expired mail by moving the local clock) and
-renders each one's HTML. Look at the PNGs before calling a page done."""
+purchase, a sign-in, a release, reminders for one license and for several, and the expired mail,
+by moving the local clock) and renders each one's HTML. Look at the PNGs before calling a page
+done."""
 
 from __future__ import annotations
 
 import re
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import requests
@@ -66,10 +67,11 @@ def main() -> int:
             )
             EventBridgePublisher(server.names.bus).publish([release_published_event(release)])
             ends_on = world.licenses["valid"].ends_on
+            _several_due(store, ends_on)
             for day in (ends_on - timedelta(days=7), ends_on + timedelta(days=1)):
                 requests.post(f"{server.url}/_dev/clock", json={"today": day.isoformat()}, timeout=120)
             requests.delete(f"{server.url}/_dev/clock", timeout=120)
-            mails = _wait_for_mails(server.url, expected=5)
+            mails = _wait_for_mails(server.url, expected=9)
             seen: set[str] = set()
             page.set_viewport_size({"width": 720, "height": 900})
             for mail in mails:
@@ -84,6 +86,30 @@ def main() -> int:
     finally:
         server.stop()
     return 0
+
+
+def _several_due(store: object, ends_on: date) -> None:
+    """A second customer with three licenses due a reminder on the same day as the portal world's
+    (7 days before `ends_on`): two of one product at 7 days, one of the other at 30, in one mail."""
+    from licensing.adapters.dynamo import DynamoStore
+    from licensing.services.issuing import issue_licenses
+    from tests import factories
+
+    assert isinstance(store, DynamoStore)
+    account = factories.account("Initech Ltd")
+    store.create_account(account)
+    store.add_contact(account.id, "peter@initech.test", "Peter Gibbons")
+    for slug, ends, quantity in (("pdf-merger", ends_on, 2), ("cloud-sync", ends_on + timedelta(days=23), 1)):
+        issue_licenses(
+            store,
+            None,
+            product=store.require_product(slug),
+            account=account,
+            actor="screens",
+            quantity=quantity,
+            starts_on=ends - timedelta(days=365),
+            ends_on=ends,
+        )
 
 
 def _wait_for_mails(url: str, expected: int) -> list[dict[str, str]]:

@@ -66,3 +66,57 @@ def test_the_dev_mailbox_lists_messages_in_the_contracts_shape_newest_last(aws: 
     assert [message["to"] for message in listed] == [["first@acme.test"], ["second@acme.test"]]
     assert set(listed[0]) == {"to", "subject", "text", "html", "sent_at"}
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", listed[0]["sent_at"])
+
+
+def _reminder(name: str, key: str, ends_on: str, days_left: int, on_expiry: str = "keep_working") -> Any:
+    from types import SimpleNamespace
+
+    license = SimpleNamespace(
+        name=name,
+        display_key=key,
+        type="commercial",
+        starts_on="2026-03-17",
+        ends_on=ends_on,
+        max_sites=3,
+        on_expiry=on_expiry,
+        grace_days=7,
+    )
+    return SimpleNamespace(
+        license=license,
+        product_name=name.split(" — ")[0],
+        days_left=days_left,
+        renew_url=f"http://127.0.0.1:8000/portal/licenses/{key}/renew",
+    )
+
+
+def test_the_reminder_reads_well_for_one_license_and_for_several() -> None:
+    one = _reminder("CRM Exporter — <Acme>", "KEY-ONE", "2027-03-17", 7)
+    several = [one, _reminder("Cloud Sync — <Acme>", "KEY-TWO", "2027-04-09", 30, on_expiry="stop")]
+    templates = get_settings().templates_dir
+    context: dict[str, Any] = {"vendor_name": "DevCRM Extensions", "contact_name": "Bea"}
+    single = render(templates, "license_expiring", ["bea@acme.test"], context | {"reminders": [one]})
+    assert single.subject == "Your CRM Exporter license ends in 7 days"
+    assert "Your license for CRM Exporter ends on 2027-03-17, in 7 days." in single.text
+    assert single.html.count('href="http://127.0.0.1:8000/portal/licenses/KEY-ONE/renew"') == 1
+    tomorrow = render(
+        templates,
+        "license_expiring",
+        ["bea@acme.test"],
+        context | {"reminders": [_reminder("X — Y", "K", "d", 1)]},
+    )
+    assert tomorrow.subject == "Your X license ends tomorrow"
+
+    digest = render(templates, "license_expiring", ["bea@acme.test"], context | {"reminders": several})
+    assert digest.subject == "2 of your licenses end soon, the first in 7 days"
+    for key in ("KEY-ONE", "KEY-TWO"):
+        link = f"http://127.0.0.1:8000/portal/licenses/{key}/renew"
+        assert f"Renew:        {link}" in digest.text and f'href="{link}"' in digest.html
+    assert "Ends on:      2027-04-09, in 30 days" in digest.text
+    assert (
+        "Cloud Sync stops working (after a grace period of 7 days) until the license is renewed"
+        in digest.text
+    )
+    assert "CRM Exporter keeps working; updates and support stop" in digest.html
+    # Names are the customer's words: escaped in the html part, as they are in the text part.
+    assert "CRM Exporter — &lt;Acme&gt;" in digest.html and "<Acme>" not in digest.html
+    assert "1. CRM Exporter — <Acme>" in digest.text

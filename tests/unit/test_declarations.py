@@ -29,7 +29,7 @@ def test_the_queue_routes_exactly_the_declared_events() -> None:
     assert set(catalogue.BULK.detail_types) == {
         "ReleasePublished",
         "ReleaseMail",
-        "LicenseExpiring",
+        "RemindersDue",
         "LicenseExpired",
     }
     assert len({event.detail_type for event in events.EVENTS}) == len(events.EVENTS)

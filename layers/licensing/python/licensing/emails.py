@@ -54,6 +54,9 @@ class Email:
     signin_link: bool = False
     # Goes to the vendor's staff (STAFF_EMAIL), not to the account's contacts.
     to_staff: bool = False
+    # Lists several items (the day's reminders of an account, `services.reminders`): `applies` is
+    # asked of each item and its license alone, and an item is listed once per recipient.
+    digest: bool = False
 
 
 def _still_pending(event: ev.LicensePending, subjects: Subjects) -> bool:
@@ -62,16 +65,27 @@ def _still_pending(event: ev.LicensePending, subjects: Subjects) -> bool:
 
 
 def _term_unchanged(*still_due: LicenseStatus) -> Callable[[Any, Subjects], bool]:
-    """A reminder applies while the license still ends on the announced day in one of the statuses
-    (not renewed, revoked or suspended between the job and the send)."""
+    """The "ended" mail applies while the license still ends on the announced day in one of the
+    statuses (not renewed, revoked or suspended between the job and the send)."""
 
-    def applies(event: ev.LicenseExpiring | ev.LicenseExpired, subjects: Subjects) -> bool:
+    def applies(event: ev.LicenseExpired, subjects: Subjects) -> bool:
         return all(
             license.ends_on.isoformat() == event.ends_on and license.status in still_due
             for license in subjects.licenses
         )
 
     return applies
+
+
+def _still_due(reminder: ev.Reminder, subjects: Subjects) -> bool:
+    """A listed reminder applies while its license is active, not renewing itself, and still ends on
+    the announced day (not renewed, revoked or suspended between the job and the send)."""
+    return all(
+        license.status is LicenseStatus.ACTIVE
+        and not license.auto_renews
+        and license.ends_on.isoformat() == reminder.ends_on
+        for license in subjects.licenses
+    )
 
 
 def _status(status: LicenseStatus) -> Callable[[Any], bool]:
@@ -133,12 +147,7 @@ EMAILS: tuple[Email, ...] = (
     ),
     Email("license_reinstated", ev.LicenseStatusChanged, when=_status(LicenseStatus.ACTIVE)),
     Email("site_limit_reached", ev.SiteLimitReached, context=lambda event, subjects: {"site": event.site}),
-    Email(
-        "license_expiring",
-        ev.LicenseExpiring,
-        applies=_term_unchanged(LicenseStatus.ACTIVE),
-        context=lambda event, subjects: {"days_left": event.days_left},
-    ),
+    Email("license_expiring", ev.RemindersDue, applies=_still_due, digest=True),
     Email(
         "license_expired",
         ev.LicenseExpired,

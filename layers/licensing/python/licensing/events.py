@@ -118,15 +118,26 @@ class SiteLimitReached(LicenseEvent):
     site: str
 
 
-class LicenseExpiring(LicenseEvent):
-    """A reminder, `days_left` days before `ends_on`."""
+class Reminder(BaseModel):
+    """One license due a reminder: `days_left` days before the term that ends on `ends_on`."""
 
-    detail_type = "LicenseExpiring"
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    license_id: str
+    ends_on: str
+    days_left: int
+
+
+class RemindersDue(Event):
+    """The day's reminders of one account (every offset: 30, 7, 1 days), mailed as one reminder
+    per contact that lists each license still due (each once per license, term and offset)."""
+
+    detail_type = "RemindersDue"
     queue = "bulk"
 
-    ends_on: str
-    days_left: int | None = None
-    grace_days: int = 0
+    account_id: str
+    day: str
+    reminders: list[Reminder]
 
 
 class LicenseExpired(LicenseEvent):
@@ -136,7 +147,6 @@ class LicenseExpired(LicenseEvent):
     queue = "bulk"
 
     ends_on: str
-    days_left: int | None = None
     grace_days: int = 0
 
 
@@ -183,7 +193,7 @@ EVENTS: tuple[type[Event], ...] = (
     PaymentFailed,
     PaymentReceived,
     SiteLimitReached,
-    LicenseExpiring,
+    RemindersDue,
     LicenseExpired,
     ReleasePublished,
     ReleaseMail,
@@ -211,6 +221,8 @@ def license_ids(event: Event) -> list[str]:
     """The licenses an event is about (for log lines)."""
     if isinstance(event, LicensesAnnounced | PaymentFailed):
         return list(event.license_ids)
+    if isinstance(event, RemindersDue):
+        return [reminder.license_id for reminder in event.reminders]
     if isinstance(event, LicenseEvent):
         return [event.license_id]
     return []

@@ -137,6 +137,8 @@ def dev_clock(obj: CliContext, day: Any, real: bool, url: str) -> None:
     if job:
         click.echo(
             f"Daily job ran for {', '.join(job.get('days', [])) or body['today']}: "
-            f"{job.get('reminders', 0)} reminder(s), {job.get('expired_mails', 0)} expired mail(s), "
+            f"{job.get('reminders', 0)} license(s) due a reminder "
+            f"({job.get('reminder_accounts', 0)} account(s) mailed), "
+            f"{job.get('expired_mails', 0)} expired mail(s), "
             f"{job.get('expired', 0)} license(s) marked expired."
         )

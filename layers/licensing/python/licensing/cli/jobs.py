@@ -48,6 +48,6 @@ def jobs_run_expiry(obj: CliContext, today: Any) -> None:
     emit(
         obj,
         [report.as_dict()],
-        ["days", "reminders", "expired_mails", "expired", "licenses_read"],
+        ["days", "reminders", "reminder_accounts", "expired_mails", "expired", "licenses_read"],
         single=True,
     )

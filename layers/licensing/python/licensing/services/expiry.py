@@ -3,9 +3,10 @@ the EXPIRED status written down once the grace period is over.
 
 Expiry is computed at read time everywhere else; this job only writes it down and sends emails.
 It reads only what is due: one query per day on the sparse `ends` index (reminders, expiry mail)
-and one on the sparse `lapse` index (status). Each reminder is announced with a dedupe key naming
-the license, its end date and the offset, so it goes out once per license and term, however often
-the job runs; a day the job missed is caught up on its next run.
+and one on the sparse `lapse` index (status). A day's reminders (every offset) are announced as
+one `RemindersDue` per account, so that each contact gets one reminder mail that day listing every
+license due; the notifier lists each license once per term and offset however often the job runs
+(`services.reminders`). A day the job missed is caught up on its next run.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, Protocol
 from aws_lambda_powertools import Logger
 
 from ..errors import NotFound, TransientError
-from ..events import Event, LicenseExpired, LicenseExpiring
+from ..events import Event, LicenseExpired, Reminder, RemindersDue
 from ..lifecycle import Action, grace_ends_on, transition
 from ..models import HistoryEntry, License, LicenseStatus
 from .licenses import Change, LicenseWriter, update_license
@@ -27,6 +28,9 @@ logger = Logger(service="licensing")
 ACTOR = "lifecycle job"
 DEFAULT_REMINDER_DAYS = (30, 7, 1)
 CATCH_UP_DAYS = 14  # a job that stopped for longer than this resumes from today
+# Licenses listed in one reminder mail at most: keeps the event below EventBridge's 256 KB entry and
+# the mail readable; an account with more due on one day gets a mail per this many.
+MAX_REMINDERS_PER_MAIL = 100
 _LAST_RUN = "job:expiry:last-day"
 
 
@@ -44,7 +48,8 @@ class Publisher(Protocol):
 @dataclass
 class ExpiryReport:
     days: list[str] = field(default_factory=list)
-    reminders: int = 0
+    reminders: int = 0  # licenses due a reminder
+    reminder_accounts: int = 0  # accounts mailed about them (one reminder mail per contact and day)
     expired_mails: int = 0
     expired: int = 0
     licenses_read: int = 0
@@ -53,6 +58,7 @@ class ExpiryReport:
         return {
             "days": self.days,
             "reminders": self.reminders,
+            "reminder_accounts": self.reminder_accounts,
             "expired_mails": self.expired_mails,
             "expired": self.expired,
             "licenses_read": self.licenses_read,
@@ -87,16 +93,24 @@ def _run_day(
 ) -> None:
     report.days.append(day.isoformat())
     announcements: list[Event] = []
+    due: dict[str, list[Reminder]] = {}  # account id -> its licenses due a reminder today
     for offset in reminder_days:
         for license in store.licenses_ending_on(day + timedelta(days=offset)):
             report.licenses_read += 1
             if license.status is LicenseStatus.ACTIVE and not license.auto_renews:
-                announcements.append(_announcement(LicenseExpiring, license, offset))
+                due.setdefault(license.account_id, []).append(
+                    Reminder(license_id=license.id, ends_on=license.ends_on.isoformat(), days_left=offset)
+                )
                 report.reminders += 1
+    for account_id, reminders in due.items():
+        report.reminder_accounts += 1
+        for start in range(0, len(reminders), MAX_REMINDERS_PER_MAIL):
+            chunk = reminders[start : start + MAX_REMINDERS_PER_MAIL]
+            announcements.append(RemindersDue(account_id=account_id, day=day.isoformat(), reminders=chunk))
     for license in store.licenses_ending_on(day - timedelta(days=1)):
         report.licenses_read += 1
         if license.status is LicenseStatus.ACTIVE and not license.auto_renews:
-            announcements.append(_announcement(LicenseExpired, license, None))
+            announcements.append(_expired(license))
             report.expired_mails += 1
     if announcements:
         events.publish(announcements)
@@ -106,19 +120,17 @@ def _run_day(
             report.expired += 1
 
 
-def _announcement(
-    model: type[LicenseExpiring] | type[LicenseExpired], license: License, days_before: int | None
-) -> Event:
+def _expired(license: License) -> Event:
     term = license.ends_on.isoformat()
-    return model(
+    return LicenseExpired(
         license_id=license.id,
         account_id=license.account_id,
         product=license.product,
         ends_on=term,
-        days_left=days_before,
         grace_days=license.grace_days,
-        # Once per license, term and offset, whatever the number of runs.
-        dedupe_key=f"{model.detail_type}:{license.id}:{term}:{days_before}",
+        # Once per license and term, whatever the number of runs (":None" is the key's old offset
+        # part, kept so that a mail sent before an upgrade is not sent again).
+        dedupe_key=f"{LicenseExpired.detail_type}:{license.id}:{term}:None",
     )
 
 

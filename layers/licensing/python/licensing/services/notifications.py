@@ -19,7 +19,7 @@ from aws_lambda_powertools import Logger
 
 from ..dates import utc_now
 from ..emails import SIGNIN, Email, Subjects, email_for
-from ..events import Event, ReleaseMail, SignInRequested, license_ids
+from ..events import Event, ReleaseMail, RemindersDue, SignInRequested, license_ids
 from ..mail import Mailer, render
 from ..models import Account, Contact, License, Product, Release
 from ..settings import Settings
@@ -100,6 +100,10 @@ def notify(
     if email is None:
         logger.warning("No email for this event; dropped", extra=log_fields)
         return 0
+    if email.digest and isinstance(event, RemindersDue):
+        from .reminders import send_reminders  # it builds on this module's ledger
+
+        return send_reminders(event, email, store=store, mailer=mailer, settings=settings)
     account_id = str(event.detail["account_id"])
     if email.to_staff:
         recipients = [settings.staff_email] if settings.staff_email else []
