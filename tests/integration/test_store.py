@@ -147,6 +147,18 @@ def test_sites_survive_the_round_trip(store: DynamoStore) -> None:
     assert loaded.sites_used == 1
 
 
+def test_a_reference_named_twice_in_one_write_is_linked_once(store: DynamoStore) -> None:
+    """A checkout without a payment intent (a 100 % coupon, a subscription) names its session id as
+    both the session and the payment: DynamoDB refuses a transaction naming one item twice."""
+    license = factories.license()
+    store.create_license(license, [], ["cs_free", "cs_free"])
+    renewed = store.require_license(license.id)
+    store.save_license(renewed, [], ["cs_renewal", "cs_renewal"], guard="renewal:cs_renewal")
+    store.add_refs(license.id, ["in_1", "in_1"])
+    for ref in ("cs_free", "cs_renewal", "in_1"):
+        assert store.license_ids_for_ref(ref) == [license.id]
+
+
 def test_a_claim_is_granted_once(store: DynamoStore) -> None:
     assert store.claim("mail:1", ttl_days=5, detail={"to": "x"}) is True
     assert store.claim("mail:1", ttl_days=5) is False

@@ -68,7 +68,7 @@ class LicenseRepository(TableAccess):
         operations = [self._put(license_item(license), "attribute_not_exists(pk)") for license in licenses]
         operations += [self._put(_history_item(entry)) for entry in history]
         # One item per reference, whatever the quantity: a sale stays within a transaction's limit.
-        operations += [self._ref_add(ref, [license.id for license in licenses]) for ref in refs]
+        operations += self._ref_adds(refs, [license.id for license in licenses])
         if guard:
             detail = {"license_ids": [license.id for license in licenses]}
             operations.append(self._put(claim_item(guard, None, detail), "attribute_not_exists(pk)"))
@@ -79,6 +79,11 @@ class LicenseRepository(TableAccess):
     ) -> None:
         """Write one new license; raises Conflict when its id (that is, its key) already exists."""
         self.create_licenses([license], history, refs)
+
+    def _ref_adds(self, refs: Iterable[str], license_ids: list[str]) -> list[dict[str, Any]]:
+        """One update per distinct reference: a transaction may name an item only once (a checkout
+        without a payment intent gives its session id as both session and payment)."""
+        return [self._ref_add(ref, license_ids) for ref in dict.fromkeys(refs)]
 
     def _ref_add(self, ref: str, license_ids: list[str]) -> dict[str, Any]:
         return {
@@ -116,7 +121,7 @@ class LicenseRepository(TableAccess):
             }
         }
         operations = [condition] + [self._put(_history_item(entry)) for entry in history]
-        operations += [self._ref_add(ref, [license.id]) for ref in refs]
+        operations += self._ref_adds(refs, [license.id])
         if guard:
             operations.append(
                 self._put(claim_item(guard, None, {"license_id": license.id}), "attribute_not_exists(pk)")
@@ -267,6 +272,6 @@ class LicenseRepository(TableAccess):
         return sorted(item.get("license_ids", [])) if item else []
 
     def add_refs(self, license_id: str, refs: Iterable[str]) -> None:
-        operations = [self._ref_add(ref, [license_id]) for ref in refs]
+        operations = self._ref_adds(refs, [license_id])
         if operations:
             self._transact(operations, "link Stripe references")
