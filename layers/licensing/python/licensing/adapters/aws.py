@@ -46,7 +46,9 @@ def client(service: str) -> Any:
     )
     if service == "s3":
         config = config.merge(Config(signature_version="s3v4"))
-    return boto3.client(service, config=config)
+    from ..tracing import trace_calls
+
+    return trace_calls(boto3.client(service, config=config))
 
 
 def reset_clients() -> None:
