@@ -46,7 +46,9 @@ def sampled(monkeypatch: pytest.MonkeyPatch, flag: str = "1") -> None:
 
 
 def test_a_sampled_validation_shows_its_read_as_a_subsegment(
-    api: Api, daemon: socket.socket, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+    api: Api,
+    daemon: socket.socket,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
 ) -> None:
     license = api.issue()
     received(daemon)  # whatever setting the license up sent
@@ -65,7 +67,9 @@ def test_a_sampled_validation_shows_its_read_as_a_subsegment(
 
 
 def test_an_unsampled_invocation_sends_nothing(
-    api: Api, daemon: socket.socket, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+    api: Api,
+    daemon: socket.socket,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
 ) -> None:
     license = api.issue()
     received(daemon)
