@@ -11,10 +11,16 @@ from typing import Any
 import pytest
 
 from licensing.adapters.aws import client, reset_clients
-from tests.integration.test_license_api import Api, api  # noqa: F401 (the shared fixture)
+from licensing.adapters.dynamo import DynamoStore
+from tests.integration.test_license_api import Api
 
 TRACE = "1-67891233-abcdef012345678912345678"
 PARENT = "53995c3f42cd8ad8"
+
+
+@pytest.fixture
+def api(aws: dict[str, Any], gateway_url: str) -> Api:
+    return Api(url=gateway_url, store=DynamoStore(aws["names"].table), aws=aws)
 
 
 @pytest.fixture
@@ -48,7 +54,7 @@ def sampled(monkeypatch: pytest.MonkeyPatch, flag: str = "1") -> None:
 def test_a_sampled_validation_shows_its_read_as_a_subsegment(
     api: Api,
     daemon: socket.socket,
-    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     license = api.issue()
     received(daemon)  # whatever setting the license up sent
@@ -69,7 +75,7 @@ def test_a_sampled_validation_shows_its_read_as_a_subsegment(
 def test_an_unsampled_invocation_sends_nothing(
     api: Api,
     daemon: socket.socket,
-    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     license = api.issue()
     received(daemon)
