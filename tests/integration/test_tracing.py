@@ -36,7 +36,7 @@ def daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[socket.socket]:
 
 
 def received(daemon: socket.socket) -> list[dict[str, Any]]:
-    documents = []
+    documents: list[dict[str, Any]] = []
     while True:
         try:
             data = daemon.recv(65536)
