@@ -15,9 +15,10 @@ from botocore.exceptions import ClientError
 from .. import tables
 from ..models import Contact, License
 from ..paging import Part
-from .aws import translate
+from .aws import error_code, translate
 from .dynamo import keys
 from .dynamo.base import deserialize, without_keys
+from .dynamo.licenses import license_item
 
 _serializer = TypeSerializer()
 EMAIL_INDEX = next(index for index in tables.DATA_INDEXES if index.name == "email")
@@ -104,6 +105,59 @@ class StaffQueries:
     @staticmethod
     def contact(item: dict[str, Any]) -> Contact:
         return Contact.model_validate(without_keys(item))
+
+    def backfill_indexes(self) -> dict[str, int]:
+        """Write the gsi2 keys on items written before gsi2 existed: every license (account by
+        account on gsi1) and every suppressed contact of an account. Idempotent: an item whose keys
+        are right is not written; a license saved meanwhile (its revision moved) has them already."""
+        written = {"licenses": 0, "contacts": 0, "read": 0}
+        emails: set[str] = set()
+        for account in self.store.list_accounts():
+            for item in self._query(
+                IndexName="gsi1",
+                KeyConditionExpression="gsi1pk = :p AND begins_with(gsi1sk, :s)",
+                ExpressionAttributeValues={
+                    ":p": _serializer.serialize(keys.account_licenses(account.id)),
+                    ":s": _serializer.serialize(keys.LICENSES),
+                },
+            ):
+                written["read"] += 1
+                wanted = license_item(self.license(item))
+                if self._set_gsi2(item, wanted["gsi2pk"], wanted["gsi2sk"], "#revision = :revision"):
+                    written["licenses"] += 1
+            emails.update(self.store.contact_emails(account.id))
+        for email in sorted(emails):
+            contact = self.get(*keys.contact(email))
+            suppression = self.contact(contact).suppressed if contact else None
+            if contact is None or suppression is None:
+                continue
+            written["read"] += 1
+            sort_key = keys.suppressed(suppression.at, email)
+            if self._set_gsi2(contact, keys.SUPPRESSED, sort_key, "attribute_exists(suppressed)"):
+                written["contacts"] += 1
+        return written
+
+    def _set_gsi2(self, item: dict[str, Any], pk: str, sk: str, condition: str) -> bool:
+        if item.get("gsi2pk") == pk and item.get("gsi2sk") == sk:
+            return False
+        values = {":pk": pk, ":sk": sk}
+        names = {}
+        if "#revision" in condition:
+            values[":revision"], names["#revision"] = item["revision"], "revision"
+        try:
+            self.store.dynamodb.update_item(
+                TableName=self.store.table_name,
+                Key={"pk": _serializer.serialize(item["pk"]), "sk": _serializer.serialize(item["sk"])},
+                UpdateExpression="SET gsi2pk = :pk, gsi2sk = :sk",
+                ConditionExpression=condition,
+                ExpressionAttributeValues={name: _serializer.serialize(v) for name, v in values.items()},
+                **({"ExpressionAttributeNames": names} if names else {}),
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False  # changed since it was read: its own write set the keys
+            raise translate(error, "write the index keys") from error
+        return True
 
     def count(self, part: Part) -> int:
         """How many items an index range holds (Select COUNT: nothing but the count comes back)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from .accounts import accounts
+from .admin import admin
 from .console import console
 from .context import CliContext, StaffGroup
 from .dev import dev
@@ -28,7 +29,19 @@ def main(ctx: click.Context) -> None:
     ctx.ensure_object(CliContext)
 
 
-for _group in (dev, products, accounts, licenses, releases, jobs, reports, console, keys, import_command):
+for _group in (
+    dev,
+    products,
+    accounts,
+    licenses,
+    releases,
+    jobs,
+    reports,
+    console,
+    keys,
+    import_command,
+    admin,
+):
     main.add_command(_group)
 
 __all__ = ["main"]

@@ -48,6 +48,7 @@ _ROUTES = Map(
         Rule("/static/<name>", endpoint="static", methods=["GET"]),
         Rule("/", endpoint="search", methods=["GET"]),
         Rule("/overview", endpoint="overview", methods=["GET"]),
+        Rule("/suppressed", endpoint="suppressed", methods=["GET"]),
         Rule("/licenses/<license_id>", endpoint="license", methods=["GET"]),
         Rule("/licenses/<license_id>/<action>", endpoint="license_action", methods=["POST"]),
         Rule("/products", endpoint="products", methods=["GET"]),
@@ -521,6 +522,28 @@ class Console:
             renewed=[self.row(lic) for lic in renewed],
             ending=[self.row(lic) for lic in ending],
             queues=self.mail_queues() if self.mail_queues else None,
+            suppressed=reports.suppressed_count(StaffQueries(store)),
+        )
+
+    def suppressed(self, request: Request) -> Response:
+        """The addresses mail is not sent to, a page at a time, with the accounts they are contacts of."""
+        from ..adapters.staff_queries import StaffQueries
+
+        store = self.staff.store()
+        after = request.args.get("after")
+        found = reports.suppressed(StaffQueries(store), after=after)
+        names: dict[str, str] = {}
+        for contact in found.items:
+            for account_id in contact.account_ids:
+                if account_id not in names:
+                    account = store.get_account(account_id)
+                    names[account_id] = account.name if account else account_id
+        return self.page(
+            "suppressed",
+            contacts=found.items,
+            names=names,
+            later=after is not None,
+            next_link="/suppressed?" + urlencode({"after": found.next}) if found.next else None,
         )
 
     # -- changes ----------------------------------------------------------------------------------
