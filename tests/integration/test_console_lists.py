@@ -80,7 +80,7 @@ def test_a_forged_or_foreign_cursor_is_a_400_page(world: dict[str, Any]) -> None
     assert cursor is not None
     for after in ("garbage", cursor.group(1)[:-5], "%00%ff", "x" * 3000):
         answer = client.get(f"/?product=crm-exporter&status=ACTIVE&after={after}")
-        assert answer.status_code == 400 and "next-page link is not valid" in answer.text
+        assert answer.status_code == 400 and "next-page cursor is not valid" in answer.text
     # A genuine cursor from another search (another status) is refused too.
     answer = client.get(f"/?product=crm-exporter&status=EXPIRED&after={cursor.group(1)}")
     assert answer.status_code == 400
@@ -169,3 +169,25 @@ def test_backfill_writes_the_index_keys_items_stored_before_it_lack(
 
     again = CliRunner().invoke(main, ["--json", "admin", "backfill-indexes", "--yes"])
     assert json.loads(again.stdout)["licenses"] == 0 and json.loads(again.stdout)["contacts"] == 0
+
+
+def test_the_cli_search_prints_a_page_and_the_cursor_of_the_next(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli_context, "_stack_environment", dict)
+    active = {lic.display_key for lic in world["licenses"] if lic.status is LicenseStatus.ACTIVE}
+    search = ["--json", "licenses", "search", "--product", "crm-exporter", "--status", "active"]
+
+    first = CliRunner().invoke(main, [*search, "--limit", "100"])
+    assert first.exit_code == 0, first.output
+    hint = re.fullmatch(r"More on the next page: --after (\S+)\n", first.stderr)
+    assert hint is not None and len(json.loads(first.stdout)) == 100
+    rest = CliRunner().invoke(main, [*search, "--limit", "100", "--after", hint.group(1)])
+    assert rest.exit_code == 0 and rest.stderr == ""
+    keys = [row["key"] for row in json.loads(first.stdout) + json.loads(rest.stdout)]
+    assert len(keys) == len(set(keys)) and set(keys) == active
+
+    every = CliRunner().invoke(main, [*search, "--all"])
+    assert {row["key"] for row in json.loads(every.stdout)} == active and every.stderr == ""
+    forged = CliRunner().invoke(main, [*search, "--after", "garbage"])
+    assert forged.exit_code != 0 and "next-page cursor is not valid" in forged.output

@@ -24,7 +24,7 @@ from .errors import InvalidInput
 T = TypeVar("T")
 PAGE_SIZE = 50
 MAX_CURSOR = 2048  # characters; a real one is a few hundred
-BAD_CURSOR = "this next-page link is not valid (garbled, or from another search): start the list again"
+BAD_CURSOR = "this next-page cursor is not valid (garbled, or from another list): start the list again"
 
 
 class BadCursor(InvalidInput):
