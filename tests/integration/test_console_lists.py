@@ -191,3 +191,21 @@ def test_the_cli_search_prints_a_page_and_the_cursor_of_the_next(
     assert {row["key"] for row in json.loads(every.stdout)} == active and every.stderr == ""
     forged = CliRunner().invoke(main, [*search, "--after", "garbage"])
     assert forged.exit_code != 0 and "next-page cursor is not valid" in forged.output
+
+
+def test_an_accounts_licenses_come_a_page_at_a_time(world: dict[str, Any]) -> None:
+    client: Client = world["client"]
+    account = world["account"]
+    page = client.get(f"/accounts/{account.id}")
+    assert page.status_code == 200 and "Acme Corp" in page.text
+    seen: list[str] = []
+    while True:
+        seen += LICENSE_LINK.findall(page.text)
+        link = NEXT.search(page.text)
+        if link is None:
+            break
+        page = client.get(link.group(1).replace("&amp;", "&").split("#")[0])
+        assert page.status_code == 200 and "First page" in page.text
+    newest_first = sorted(world["licenses"], key=lambda lic: (lic.created_at, lic.id), reverse=True)
+    assert seen == [lic.id for lic in newest_first]  # 123 licenses: 50, 50, 23, each once
+    assert client.get(f"/accounts/{account.id}?after=garbage").status_code == 400

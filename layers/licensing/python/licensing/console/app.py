@@ -244,13 +244,18 @@ class Console:
     def account(self, request: Request, account_id: str) -> Response:
         store = self.staff.store()
         account = find_account(store, account_id)
+        from ..adapters.staff_queries import StaffQueries
+
         contacts = [store.get_contact(email) for email in store.contact_emails(account.id)]
-        licenses = sorted(store.licenses_of_account(account.id), key=lambda lic: lic.ends_on, reverse=True)
+        after = request.args.get("after")
+        found = search.account_licenses_page(StaffQueries(store), account.id, after=after)
         return self.page(
             "account",
             account=account,
             contacts=[contact for contact in contacts if contact is not None],
-            rows=[self.row(license) for license in licenses],
+            rows=[self.row(license) for license in found.items],
+            later=after is not None,
+            next_link=f"/accounts/{account.id}?" + urlencode({"after": found.next}) if found.next else None,
         )
 
     def account_export(self, request: Request, account_id: str) -> Response:

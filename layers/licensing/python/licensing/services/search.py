@@ -134,6 +134,14 @@ def search_licenses(store: Any, queries: Any, query: LicenseQuery) -> list[Licen
         after = page.next
 
 
+def account_licenses_page(queries: Any, account_id: str, *, after: str | None = None) -> Page[License]:
+    """An account's licenses, newest first, a page of gsi1 at a time (the console's account page)."""
+    part = queries.account_licenses(account_id)
+    return walk(
+        queries.query_page, [part], queries.license, scope=scope_of("account", account_id), after=after
+    )
+
+
 def _plan(
     store: Any,
     queries: Any,
