@@ -225,3 +225,32 @@ def test_a_garbled_or_foreign_cursor_is_refused_before_any_read(agency: dict[str
         assert "Query" not in calls.operations and "Scan" not in calls.operations, token
     # The genuine one still goes on.
     assert search_page(store, queries, by_product, after=encode_cursor(data["s"], 0, data["k"])).items
+
+
+@pytest.mark.dynamodb_local
+def test_the_cursors_page_dynamodb_locals_indexes_the_same_way(local_store: DynamoStore) -> None:
+    """AWS's own DynamoDB Local: Limit and ExclusiveStartKey on gsi1 and gsi2 as the emulator does."""
+    store = local_store
+    calls = Calls()
+    store.dynamodb.meta.events.register("after-call.dynamodb", calls)
+    store.put_product(factories.product())
+    account = factories.account("Big Agency")
+    store.create_account(account)
+    store.add_contact(account.id, EMAIL)
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    licenses = [
+        factories.license(
+            account.id,
+            status=LicenseStatus.EXPIRED if n % 10 == 0 else LicenseStatus.ACTIVE,
+            ends_on=date(2027, 1, 1) + timedelta(days=n % 100),
+            created_at=created + timedelta(minutes=n),
+        )
+        for n in range(600)
+    ]
+    put_licenses(store, licenses)
+    active = [lic for lic in licenses if lic.status is LicenseStatus.ACTIVE]
+
+    ids, reads = walk(store, LicenseQuery(product="crm-exporter", status="ACTIVE"), calls)
+    assert ids == newest_end_first(active) and max(reads) <= 51
+    ids, reads = walk(store, LicenseQuery(email=EMAIL), calls)
+    assert ids == newest_created_first(licenses) and max(reads) <= 51
