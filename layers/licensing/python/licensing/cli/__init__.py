@@ -29,19 +29,8 @@ def main(ctx: click.Context) -> None:
     ctx.ensure_object(CliContext)
 
 
-for _group in (
-    dev,
-    products,
-    accounts,
-    licenses,
-    releases,
-    jobs,
-    reports,
-    console,
-    keys,
-    import_command,
-    admin,
-):
+for _group in (dev, products, accounts, licenses, releases, jobs, reports, console, keys, import_command):
     main.add_command(_group)
+main.add_command(admin)
 
 __all__ = ["main"]
