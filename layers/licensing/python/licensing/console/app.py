@@ -242,10 +242,10 @@ class Console:
         return self.confirm_or_do(request, change, f"/licenses/{license.id}")
 
     def account(self, request: Request, account_id: str) -> Response:
-        store = self.staff.store()
-        account = find_account(store, account_id)
         from ..adapters.staff_queries import StaffQueries
 
+        store = self.staff.store()
+        account = find_account(store, account_id)
         contacts = [store.get_contact(email) for email in store.contact_emails(account.id)]
         after = request.args.get("after")
         found = search.account_licenses_page(StaffQueries(store), account.id, after=after)
