@@ -19,9 +19,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from licensing.adapters.dynamo import DynamoStore
+from licensing.devserver.resources import LOCAL
+from licensing.models import Suppression
 from tests.browser.test_portal_in_chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import ROOT, _free_port
 from tests.e2e.conftest import LocalSystem, mails_to
@@ -223,11 +227,23 @@ def test_a_support_shift_in_the_console(
     assert "Fay Finance" in page.inner_text("h2:has-text('Contacts') + table")
     check(page, "account")
 
+    # The new contact's address bounces for good (as the SES bounce worker records it).
+    local_store = DynamoStore(
+        LOCAL.table, boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{local_system.aws_port}")
+    )
+    local_store.set_suppression("finance@globex.test", Suppression(reason="bounce: General (5.1.1)"))
+
     page.click("nav >> text=Overview")
     page.wait_for_selector("h1:has-text('Overview')")
     assert license["key"] in page.inner_text("h2:has-text('Issued in the last 30 days') + table")
     assert "transactional" in page.inner_text("h2:has-text('Mails') + table")
+    assert "1 address" in page.inner_text("a[href='/suppressed']")
     check(page, "overview")
+    page.click("a[href='/suppressed']")
+    page.wait_for_selector("h1:has-text('Suppressed addresses')")
+    suppressed = page.inner_text("tbody tr:has-text('finance@globex.test')")
+    assert "bounce: General (5.1.1)" in suppressed and "Globex Inc" in suppressed
+    check(page, "suppressed")
 
     # The moved site and a part of the key, as a customer would quote them, find it too.
     page.click("nav >> text=Search")

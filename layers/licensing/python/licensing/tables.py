@@ -6,6 +6,10 @@ never drift. Items of every kind share one table; the key patterns are built in
 
 - ``gsi1`` (overloaded): ``ACCOUNT#<id>`` -> the account's licenses; ``PRODUCTS`` and
   ``ACCOUNTS`` -> the catalogue and the account list.
+- ``gsi2`` (overloaded, sparse): ``PRODUCT#<slug>`` -> the product's licenses sorted by
+  ``<status>#<ends_on>#<license id>`` (a product and status filter is one begins_with range);
+  ``SUPPRESSED`` -> contacts whose mail is suppressed, by ``<since>#<email>``. Staff lists (search,
+  the console's suppressed addresses) page on it and on gsi1, one Query per page.
 - ``active`` (sparse): ``ACTIVE#<product>`` -> licenses that receive release mails.
 - ``ends`` (sparse): ``ENDS#<date>`` -> licenses whose term ends that day (reminders, expiry mail).
 - ``lapse`` (sparse): ``LAPSE#<date>`` -> licenses whose grace ends the day before (status write).
@@ -32,6 +36,7 @@ class Index:
 
 INDEXES: tuple[Index, ...] = (
     Index("gsi1", "gsi1pk", "gsi1sk"),
+    Index("gsi2", "gsi2pk", "gsi2sk"),
     Index("active", "active_pk", "active_sk"),
     Index("ends", "ends_pk", "ends_sk"),
     Index("lapse", "lapse_pk", "lapse_sk"),

@@ -1,6 +1,7 @@
-"""Reads and writes that only staff tools need, on the DynamoStore's table: every license (for
-search and export), the items that hold a person's email (for data-protection export and
-erasure), and raw item writes for erasure. Nothing here runs on a request or job path."""
+"""Reads and writes that only staff tools need, on the DynamoStore's table: index ranges a page at
+a time (staff lists, `licensing.paging`), every license (for export and the overview), the items
+that hold a person's email (for data-protection export and erasure), and raw item writes for
+erasure. Nothing here runs on a request or job path."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from .. import tables
-from ..models import License
-from .aws import translate
-from .dynamo.base import deserialize
+from ..models import Contact, License
+from ..paging import Part
+from .aws import error_code, translate
+from .dynamo import keys
+from .dynamo.base import deserialize, without_keys
+from .dynamo.licenses import license_item
 
 _serializer = TypeSerializer()
 EMAIL_INDEX = next(index for index in tables.DATA_INDEXES if index.name == "email")
@@ -51,6 +55,130 @@ class StaffQueries:
             yield from (_item(raw) for raw in answer.get("Items", []))
             if not answer.get("LastEvaluatedKey"):
                 return
+            arguments["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def query_page(
+        self, part: Part, start: dict[str, str] | None, limit: int
+    ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+        """One Query of an index range (`licensing.paging`): at most `limit` items after `start`,
+        and where the next one starts (None at the range's end)."""
+        partition, sort = part.attributes
+        condition = "#p = :p" + (" AND begins_with(#s, :s)" if part.prefix else "")
+        names = {"#p": partition, **({"#s": sort} if part.prefix else {})}
+        values = {":p": part.pk, **({":s": part.prefix} if part.prefix else {})}
+        arguments: dict[str, Any] = {
+            "TableName": self.store.table_name,
+            "IndexName": part.index,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": {name: _serializer.serialize(v) for name, v in values.items()},
+            "ScanIndexForward": not part.newest_first,
+            "Limit": limit,
+        }
+        if start is not None:
+            arguments["ExclusiveStartKey"] = {name: _serializer.serialize(v) for name, v in start.items()}
+        try:
+            answer = self.store.dynamodb.query(**arguments)
+        except ClientError as error:
+            raise translate(error, "query") from error
+        last = answer.get("LastEvaluatedKey")
+        return [_item(raw) for raw in answer.get("Items", [])], (_item(last) if last else None)
+
+    # -- the index ranges staff lists page on (key patterns in adapters/dynamo/keys.py) ----------
+
+    def account_licenses(self, account_id: str) -> Part:
+        """An account's licenses on gsi1, newest first."""
+        return Part("gsi1", keys.account_licenses(account_id), keys.LICENSES, newest_first=True)
+
+    def product_licenses(self, product: str, status: str) -> Part:
+        """A product's licenses with a status on gsi2, the latest end date first."""
+        return Part("gsi2", keys.product_licenses(product), keys.product_status(status), newest_first=True)
+
+    def suppressed_contacts(self) -> Part:
+        """Contacts whose mail is suppressed on gsi2, the latest first."""
+        return Part("gsi2", keys.SUPPRESSED, newest_first=True)
+
+    @staticmethod
+    def license(item: dict[str, Any]) -> License:
+        return License.model_validate(without_keys(item))
+
+    @staticmethod
+    def contact(item: dict[str, Any]) -> Contact:
+        return Contact.model_validate(without_keys(item))
+
+    def backfill_indexes(self) -> dict[str, int]:
+        """Write the gsi2 keys on items written before gsi2 existed: every license (account by
+        account on gsi1) and every suppressed contact of an account. Idempotent: an item whose keys
+        are right is not written; a license saved meanwhile (its revision moved) has them already."""
+        written = {"licenses": 0, "contacts": 0, "read": 0}
+        emails: set[str] = set()
+        for account in self.store.list_accounts():
+            for item in self._query(
+                IndexName="gsi1",
+                KeyConditionExpression="gsi1pk = :p AND begins_with(gsi1sk, :s)",
+                ExpressionAttributeValues={
+                    ":p": _serializer.serialize(keys.account_licenses(account.id)),
+                    ":s": _serializer.serialize(keys.LICENSES),
+                },
+            ):
+                written["read"] += 1
+                wanted = license_item(self.license(item))
+                if self._set_gsi2(item, wanted["gsi2pk"], wanted["gsi2sk"], "#revision = :revision"):
+                    written["licenses"] += 1
+            emails.update(self.store.contact_emails(account.id))
+        for email in sorted(emails):
+            contact = self.get(*keys.contact(email))
+            suppression = self.contact(contact).suppressed if contact else None
+            if contact is None or suppression is None:
+                continue
+            written["read"] += 1
+            sort_key = keys.suppressed(suppression.at, email)
+            if self._set_gsi2(contact, keys.SUPPRESSED, sort_key, "attribute_exists(suppressed)"):
+                written["contacts"] += 1
+        return written
+
+    def _set_gsi2(self, item: dict[str, Any], pk: str, sk: str, condition: str) -> bool:
+        if item.get("gsi2pk") == pk and item.get("gsi2sk") == sk:
+            return False
+        values = {":pk": pk, ":sk": sk}
+        names = {}
+        if "#revision" in condition:
+            values[":revision"], names["#revision"] = item["revision"], "revision"
+        try:
+            self.store.dynamodb.update_item(
+                TableName=self.store.table_name,
+                Key={"pk": _serializer.serialize(item["pk"]), "sk": _serializer.serialize(item["sk"])},
+                UpdateExpression="SET gsi2pk = :pk, gsi2sk = :sk",
+                ConditionExpression=condition,
+                ExpressionAttributeValues={name: _serializer.serialize(v) for name, v in values.items()},
+                **({"ExpressionAttributeNames": names} if names else {}),
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False  # changed since it was read: its own write set the keys
+            raise translate(error, "write the index keys") from error
+        return True
+
+    def count(self, part: Part) -> int:
+        """How many items an index range holds (Select COUNT: nothing but the count comes back)."""
+        partition, _ = part.attributes
+        arguments: dict[str, Any] = {
+            "TableName": self.store.table_name,
+            "IndexName": part.index,
+            "KeyConditionExpression": "#p = :p",
+            "ExpressionAttributeNames": {"#p": partition},
+            "ExpressionAttributeValues": {":p": _serializer.serialize(part.pk)},
+            "Select": "COUNT",
+        }
+        total = 0
+        while True:
+            try:
+                answer = self.store.dynamodb.query(**arguments)
+            except ClientError as error:
+                raise translate(error, "count") from error
+            total += int(answer.get("Count", 0))
+            if not answer.get("LastEvaluatedKey"):
+                return total
             arguments["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
     def all_licenses(self) -> Iterator[License]:

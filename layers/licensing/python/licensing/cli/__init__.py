@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from .accounts import accounts
+from .admin import admin
 from .console import console
 from .context import CliContext, StaffGroup
 from .dev import dev
@@ -30,5 +31,6 @@ def main(ctx: click.Context) -> None:
 
 for _group in (dev, products, accounts, licenses, releases, jobs, reports, console, keys, import_command):
     main.add_command(_group)
+main.add_command(admin)
 
 __all__ = ["main"]

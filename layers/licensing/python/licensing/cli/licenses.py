@@ -197,16 +197,28 @@ def _today() -> Any:
 @click.option("--product", help="A product slug.")
 @click.option("--status", help="ACTIVE, PENDING, SUSPENDED, REVOKED or EXPIRED.")
 @click.option("--invoice", help="An invoice link or reference, or a Stripe invoice or payment id.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True, help="Licenses a page.")
+@click.option("--after", default=None, help="The cursor a previous page printed: its next page.")
+@click.option("--all", "every", is_flag=True, help="Every page, one after the other.")
 @pass_obj
-def licenses_search(obj: CliContext, **criteria: Any) -> None:
-    """Find licenses from whatever the customer wrote in; every criterion given must match."""
+def licenses_search(obj: CliContext, limit: int, after: str | None, every: bool, **criteria: Any) -> None:
+    """Find licenses from whatever the customer wrote in; every criterion given must match. One page
+    at a time, read on the table's indexes; a next page's cursor goes to stderr."""
     from ..adapters.staff_queries import StaffQueries
-    from ..services.search import LicenseQuery, search_licenses
+    from ..services.search import LicenseQuery, search_page
 
     store = obj.store()
     query = LicenseQuery(**{("account" if k == "account_ref" else k): v for k, v in criteria.items()})
-    found = search_licenses(store, StaffQueries(store), query)
+    found = []
+    while True:
+        page = search_page(store, StaffQueries(store), query, after=after, page_size=limit)
+        found += page.items
+        after = page.next
+        if not every or after is None:
+            break
     emit(obj, [license_row(license) for license in found], SEARCH_COLUMNS)
+    if after is not None:
+        click.echo(f"More on the next page: --after {after}", err=True)
 
 
 def _status_command(name: str, action_name: str, verb: str) -> None:

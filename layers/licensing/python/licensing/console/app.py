@@ -27,12 +27,12 @@ from .. import dates
 from ..errors import Forbidden, InvalidInput, LicensingError, NotFound
 from ..lifecycle import Action
 from ..models import Contact, License, LicenseStatus, PaymentStatus, Product
+from ..paging import BadCursor, Page
 from ..services import license_admin, privacy, reports, search
 from ..services.lookup import find_account, find_license, find_product
 from ..services.renewals import money, renew_manually
 from .security import SECURITY_HEADERS, SESSION_COOKIE, Guard
 
-PAGE_SIZE = 50
 HTML = "text/html; charset=utf-8"
 PAYMENT_METHODS = ["bank_transfer", "invoice", "stripe", "free"]
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
@@ -48,6 +48,7 @@ _ROUTES = Map(
         Rule("/static/<name>", endpoint="static", methods=["GET"]),
         Rule("/", endpoint="search", methods=["GET"]),
         Rule("/overview", endpoint="overview", methods=["GET"]),
+        Rule("/suppressed", endpoint="suppressed", methods=["GET"]),
         Rule("/licenses/<license_id>", endpoint="license", methods=["GET"]),
         Rule("/licenses/<license_id>/<action>", endpoint="license_action", methods=["POST"]),
         Rule("/products", endpoint="products", methods=["GET"]),
@@ -180,28 +181,31 @@ class Console:
         fields = ("key", "email", "account", "site", "product", "status", "invoice")
         criteria = {name: (request.args.get(name) or "").strip() or None for name in fields}
         query = search.LicenseQuery(**criteria)
-        results: list[License] = []
+        after = request.args.get("after")
+        found: Page[License] | None = None
         error = None
         if not query.empty():
-            try:
-                from ..adapters.staff_queries import StaffQueries
+            from ..adapters.staff_queries import StaffQueries
 
-                results = search.search_licenses(store, StaffQueries(store), query)
+            try:
+                found = search.search_page(store, StaffQueries(store), query, after=after)
+            except BadCursor:
+                raise  # a 400 page: the link was not one this console made
             except LicensingError as problem:
                 error = problem.message
-        page_number, rows, pages = _paged(results, request.args.get("page"))
+        given = {k: v for k, v in criteria.items() if v}
         return self.page(
             "search",
             criteria=criteria,
             products=store.list_products(),
             statuses=[status.value for status in LicenseStatus],
-            rows=[self.row(license) for license in rows],
-            total=len(results),
-            page_number=page_number,
-            pages=pages,
+            rows=[self.row(license) for license in found.items] if found else [],
+            found=found,
+            later=after is not None,
             searched=not query.empty(),
             error=error,
-            page_link=lambda n: "/?" + urlencode({**{k: v for k, v in criteria.items() if v}, "page": n}),
+            first_link="/?" + urlencode(given),
+            next_link="/?" + urlencode({**given, "after": found.next}) if found and found.next else None,
         )
 
     def row(self, license: License) -> dict[str, Any]:
@@ -238,15 +242,20 @@ class Console:
         return self.confirm_or_do(request, change, f"/licenses/{license.id}")
 
     def account(self, request: Request, account_id: str) -> Response:
+        from ..adapters.staff_queries import StaffQueries
+
         store = self.staff.store()
         account = find_account(store, account_id)
         contacts = [store.get_contact(email) for email in store.contact_emails(account.id)]
-        licenses = sorted(store.licenses_of_account(account.id), key=lambda lic: lic.ends_on, reverse=True)
+        after = request.args.get("after")
+        found = search.account_licenses_page(StaffQueries(store), account.id, after=after)
         return self.page(
             "account",
             account=account,
             contacts=[contact for contact in contacts if contact is not None],
-            rows=[self.row(license) for license in licenses],
+            rows=[self.row(license) for license in found.items],
+            later=after is not None,
+            next_link=f"/accounts/{account.id}?" + urlencode({"after": found.next}) if found.next else None,
         )
 
     def account_export(self, request: Request, account_id: str) -> Response:
@@ -518,6 +527,28 @@ class Console:
             renewed=[self.row(lic) for lic in renewed],
             ending=[self.row(lic) for lic in ending],
             queues=self.mail_queues() if self.mail_queues else None,
+            suppressed=reports.suppressed_count(StaffQueries(store)),
+        )
+
+    def suppressed(self, request: Request) -> Response:
+        """The addresses mail is not sent to, a page at a time, with the accounts they are contacts of."""
+        from ..adapters.staff_queries import StaffQueries
+
+        store = self.staff.store()
+        after = request.args.get("after")
+        found = reports.suppressed(StaffQueries(store), after=after)
+        names: dict[str, str] = {}
+        for contact in found.items:
+            for account_id in contact.account_ids:
+                if account_id not in names:
+                    account = store.get_account(account_id)
+                    names[account_id] = account.name if account else account_id
+        return self.page(
+            "suppressed",
+            contacts=found.items,
+            names=names,
+            later=after is not None,
+            next_link="/suppressed?" + urlencode({"after": found.next}) if found.next else None,
         )
 
     # -- changes ----------------------------------------------------------------------------------
@@ -723,15 +754,6 @@ def _back(path: str) -> str:
     if len(parts) >= 3 and parts[0] in ("licenses", "accounts"):
         return f"/{parts[0]}/{parts[1]}"
     return "/"
-
-
-def _paged(items: list[Any], raw: str | None) -> tuple[int, list[Any], int]:
-    pages = max(1, -(-len(items) // PAGE_SIZE))
-    try:
-        number = min(max(1, int(raw or 1)), pages)
-    except ValueError:
-        number = 1
-    return number, items[(number - 1) * PAGE_SIZE : number * PAGE_SIZE], pages
 
 
 def _required(form: Any, name: str) -> str:

@@ -7,7 +7,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from ..errors import InvalidInput
-from ..models import License, LicenseStatus
+from ..models import Contact, License, LicenseStatus
+from ..paging import PAGE_SIZE, Page, scope_of, walk
 
 
 def expiring(store: Any, *, today: date, days: int) -> list[License]:
@@ -39,3 +40,22 @@ def versions(store: Any, product: str, *, today: date, days: int) -> list[dict[s
         {"version": version, "host_version": host_version, "sites": sites}
         for (version, host_version), sites in ordered
     ]
+
+
+def suppressed(queries: Any, *, after: str | None = None, page_size: int = PAGE_SIZE) -> Page[Contact]:
+    """Contacts whose mail is suppressed (a permanent bounce, a complaint), the latest first: a page
+    of the sparse index over suppressed contacts, one Query (`queries` is StaffQueries)."""
+    part = queries.suppressed_contacts()
+    return walk(
+        queries.query_page,
+        [part],
+        queries.contact,
+        scope=scope_of("suppressed"),
+        after=after,
+        page_size=page_size,
+    )
+
+
+def suppressed_count(queries: Any) -> int:
+    """How many contacts are suppressed (a COUNT query on the same index: no item comes back)."""
+    return int(queries.count(queries.suppressed_contacts()))

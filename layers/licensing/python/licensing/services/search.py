@@ -1,9 +1,11 @@
 """Finding licenses from whatever a customer wrote in (API.md section 4, `licenses search`): a
 partial key, any contact's email, an account's name, a site as a URL, a product, a status, an
 invoice. The narrowest criterion picks the candidates through an index or a lookup item (a key is
-one read, an email one contact read and one query per account, an account one query, a Stripe
-invoice or payment one reference read); the others filter them. Criteria that no index serves
-(a partial key, a site, a status alone) read every license account by account (no Scan)."""
+one read, an email one contact read and its accounts' licenses on gsi1, a product or a status its
+range of gsi2, a Stripe invoice or payment one reference read); the others filter them. Lists page
+on the index (``licensing.paging``): one Query per page, never a Scan, however many licenses match.
+Criteria that no index serves (a part of a key, a site, an invoice link) walk every product's
+licenses on gsi2, filtered, at most 2,000 read per page."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from typing import Any
 from ..errors import InvalidInput, NotFound
 from ..keys import compact_key, format_key, license_id_for_key, lookup_key
 from ..models import License, LicenseStatus
+from ..paging import BAD_CURSOR, PAGE_SIZE, BadCursor, Page, Part, scope_of, walk
 from ..sites import normalize_site
 from .lookup import find_account, find_product
 
@@ -45,28 +48,136 @@ def parse_status(value: str) -> LicenseStatus:
         raise InvalidInput(f"no status {value!r} (one of {names})") from None
 
 
-def search_licenses(store: Any, queries: Any, query: LicenseQuery) -> list[License]:
-    """The licenses that match every given criterion, newest end date first."""
+# The order a product's licenses are listed in when no status is given: the live ones first.
+STATUS_ORDER = (
+    LicenseStatus.ACTIVE,
+    LicenseStatus.PENDING,
+    LicenseStatus.SUSPENDED,
+    LicenseStatus.EXPIRED,
+    LicenseStatus.REVOKED,
+)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Where a search's candidates come from: index ranges read page by page (`parts`), or a few
+    licenses read directly (`fixed`); `filtered` when some criterion is left for `matches`."""
+
+    parts: list[Part]
+    fixed: list[License] | None
+    filtered: bool
+    order: str
+
+
+def search_page(
+    store: Any, queries: Any, query: LicenseQuery, *, after: str | None = None, page_size: int = PAGE_SIZE
+) -> Page[License]:
+    """One page of the licenses that match every given criterion, from the cursor `after` on.
+
+    The page reads its index range a Query at a time (``licensing.paging``); `extra["order"]` says
+    how the list is sorted. A page of a criterion no index serves (a part of a key, a site, an
+    invoice link) reads at most 2,000 licenses and may be `partial`: the next page searches on."""
     if query.empty():
         raise InvalidInput("give at least one criterion (--key, --email, --account, --site, ...)")
+    if not 1 <= page_size <= 1000:
+        raise InvalidInput("a page holds 1 to 1000 licenses")
     status = parse_status(query.status) if query.status else None
     if query.product:
         find_product(store, query.product)
     host = normalize_site(query.site) if query.site else None
     key = compact_key(query.key).translate(_ALIASES) if query.key else None
     account_ids = _account_ids(store, query.email, query.account)
-    candidates = _candidates(store, queries, query, account_ids)
-    found = {
-        license.id: license
-        for license in candidates
-        if (account_ids is None or license.account_id in account_ids)
-        and (key is None or key in license.key.translate(_ALIASES))
-        and (host is None or host in license.sites)
-        and (query.product is None or license.product == query.product)
-        and (status is None or license.status is status)
-        and (query.invoice is None or _invoice_matches(store, license, query.invoice))
-    }
-    return sorted(found.values(), key=lambda lic: (lic.ends_on, lic.id), reverse=True)
+    refs = set(store.license_ids_for_ref(query.invoice.strip())) if query.invoice else set()
+
+    def matches(license: License) -> bool:
+        return (
+            (account_ids is None or license.account_id in account_ids)
+            and (key is None or key in license.key.translate(_ALIASES))
+            and (host is None or host in license.sites)
+            and (query.product is None or license.product == query.product)
+            and (status is None or license.status is status)
+            and (query.invoice is None or license.id in refs or _invoice_matches(license, query.invoice))
+        )
+
+    plan = _plan(store, queries, query, status, account_ids, refs)
+    if plan.fixed is not None:
+        if after is not None:
+            raise BadCursor(BAD_CURSOR)  # a list of one page has no next one
+        found = sorted(
+            (license for license in plan.fixed if matches(license)),
+            key=lambda lic: (lic.ends_on, lic.id),
+            reverse=True,
+        )
+        return Page(found, None, read=len(plan.fixed), extra={"order": plan.order})
+    page = walk(
+        queries.query_page,
+        plan.parts,
+        queries.license,
+        scope=scope_of("licenses", vars(query)),
+        after=after,
+        keep=matches if plan.filtered else None,
+        page_size=page_size,
+    )
+    page.extra["order"] = plan.order
+    return page
+
+
+def search_licenses(store: Any, queries: Any, query: LicenseQuery) -> list[License]:
+    """Every license that matches, page after page (the CLI's `--all`, tests)."""
+    found: list[License] = []
+    after = None
+    while True:
+        page = search_page(store, queries, query, after=after)
+        found += page.items
+        if page.next is None:
+            return found
+        after = page.next
+
+
+def account_licenses_page(queries: Any, account_id: str, *, after: str | None = None) -> Page[License]:
+    """An account's licenses, newest first, a page of gsi1 at a time (the console's account page)."""
+    part = queries.account_licenses(account_id)
+    return walk(
+        queries.query_page, [part], queries.license, scope=scope_of("account", account_id), after=after
+    )
+
+
+def _plan(
+    store: Any,
+    queries: Any,
+    query: LicenseQuery,
+    status: LicenseStatus | None,
+    account_ids: set[str] | None,
+    refs: set[str],
+) -> _Plan:
+    """The narrowest source of candidates: a whole key (one read), the accounts an email or account
+    name names (gsi1, an account's licenses newest first), a Stripe reference (one read of its
+    licenses), a product (gsi2, with a status one begins_with range), a status (gsi2, product by
+    product); else every product's licenses on gsi2, filtered."""
+    if query.key:
+        whole = _whole_key(query.key)
+        if whole is not None:
+            license = store.get_license(license_id_for_key(whole))
+            if license is not None:
+                return _Plan([], [license], True, "The license with this key")
+    if account_ids is not None:
+        parts = [queries.account_licenses(account_id) for account_id in sorted(account_ids)]
+        rest = query.key or query.site or query.product or query.status or query.invoice
+        return _Plan(parts, None, bool(rest), "Account by account, newest first")
+    if refs:
+        licenses = [license for license in (store.get_license(i) for i in sorted(refs)) if license]
+        return _Plan([], licenses, True, "Newest end date first")
+    unserved = query.key or query.site or query.invoice
+    if query.product:
+        statuses = [status] if status else list(STATUS_ORDER)
+        parts = [queries.product_licenses(query.product, each.value) for each in statuses]
+        order = "Latest end date first" if status else "By status (active first), latest end date first"
+        return _Plan(parts, None, bool(unserved), order)
+    products = sorted(product.slug for product in store.list_products())
+    statuses = [status] if status else list(STATUS_ORDER)
+    parts = [queries.product_licenses(slug, each.value) for slug in products for each in statuses]
+    order = "Product by product" + ("" if status else ", by status") + ", latest end date first"
+    return _Plan(parts, None, bool(unserved), order)
 
 
 def _account_ids(store: Any, email: str | None, account: str | None) -> set[str] | None:
@@ -90,28 +201,6 @@ def _accounts_named(store: Any, reference: str) -> set[str]:
         return {account.id for account in store.list_accounts() if text in account.name.casefold()}
 
 
-def _candidates(
-    store: Any, queries: Any, query: LicenseQuery, account_ids: set[str] | None
-) -> Iterable[License]:
-    if query.key:
-        whole = _whole_key(query.key)
-        if whole is not None:
-            license = store.get_license(license_id_for_key(whole))
-            if license is not None:
-                return [license]
-    if account_ids is not None:
-        return [
-            license for account_id in sorted(account_ids) for license in store.licenses_of_account(account_id)
-        ]
-    if query.invoice:
-        ids = store.license_ids_for_ref(query.invoice.strip())
-        if ids:
-            return [license for license in (store.get_license(i) for i in ids) if license is not None]
-    if query.product and query.status and parse_status(query.status) is LicenseStatus.ACTIVE:
-        return store.active_licenses(query.product)
-    return queries.all_licenses()
-
-
 def _whole_key(raw: str) -> str | None:
     try:
         return lookup_key(raw)
@@ -119,15 +208,13 @@ def _whole_key(raw: str) -> str | None:
         return None
 
 
-def _invoice_matches(store: Any, license: License, invoice: str) -> bool:
+def _invoice_matches(license: License, invoice: str) -> bool:
     text = invoice.strip().casefold()
     billing = license.billing
     fields = [billing.invoice_url, billing.stripe_invoice_id, billing.stripe_payment_intent_id]
     fields += [billing.stripe_checkout_session_id, billing.receipt_url]
     fields += [payment.invoice_url for payment in license.payments]
-    if any(value and text in value.casefold() for value in fields):
-        return True
-    return license.id in store.license_ids_for_ref(invoice.strip())
+    return any(value and text in value.casefold() for value in fields)
 
 
 # -- export ----------------------------------------------------------------------------------------

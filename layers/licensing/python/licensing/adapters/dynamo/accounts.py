@@ -150,13 +150,20 @@ class AccountRepository(TableAccess):
 
     def set_suppression(self, email: str, suppression: Suppression | None) -> bool:
         """Suppress a contact's mail (or lift it, with None); False for an unknown contact."""
-        key = serialize(keys.contact(email.strip().lower()).as_item())
+        email = email.strip().lower()
+        key = serialize(keys.contact(email).as_item())
+        # The gsi2 keys go and come with `suppressed`: the sparse index lists suppressed contacts.
         if suppression is None:
-            update: dict[str, Any] = {"UpdateExpression": "REMOVE suppressed"}
+            update: dict[str, Any] = {"UpdateExpression": "REMOVE suppressed, gsi2pk, gsi2sk"}
         else:
+            values = {
+                ":suppressed": suppression.model_dump(mode="json"),
+                ":pk": keys.SUPPRESSED,
+                ":sk": keys.suppressed(suppression.at, email),
+            }
             update = {
-                "UpdateExpression": "SET suppressed = :suppressed",
-                "ExpressionAttributeValues": serialize({":suppressed": suppression.model_dump(mode="json")}),
+                "UpdateExpression": "SET suppressed = :suppressed, gsi2pk = :pk, gsi2sk = :sk",
+                "ExpressionAttributeValues": serialize(values),
             }
         try:
             self.dynamodb.update_item(

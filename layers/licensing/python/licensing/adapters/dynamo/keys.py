@@ -5,10 +5,12 @@
 - ``PRICE#<price id>`` / ``PRICE``            Stripe price -> product
 - ``ACCOUNT#<id>`` / ``ACCOUNT``              the account; gsi1 ``ACCOUNTS`` lists accounts by name
 - ``ACCOUNT#<id>`` / ``CONTACT#<email>``      membership of a contact
-- ``CONTACT#<email>`` / ``CONTACT``           the contact, with the accounts it belongs to
+- ``CONTACT#<email>`` / ``CONTACT``           the contact, with the accounts it belongs to; gsi2
+  ``SUPPRESSED`` by ``<since>#<email>`` while its mail is suppressed
 - ``CUSTOMER#<stripe customer>`` / ``CUSTOMER``  Stripe customer -> account
 - ``LICENSE#<id>`` / ``LICENSE``              the license (id derived from the key: validation is one
-  GetItem); gsi1 ``ACCOUNT#<id>`` lists an account's licenses; sparse ``active``, ``ends``, ``lapse``
+  GetItem); gsi1 ``ACCOUNT#<id>`` lists an account's licenses; gsi2 ``PRODUCT#<slug>`` a product's
+  by ``<status>#<ends_on>#<id>``; sparse ``active``, ``ends``, ``lapse``
 - ``LICENSE#<id>`` / ``HISTORY#<at>#<n>``     its history
 - ``REF#<stripe id>`` / ``REF``               Stripe session, payment, subscription, invoice -> licenses
 - ``CLAIM#<key>`` / ``CLAIM``                 once-only markers (with TTL), e.g. mails sent
@@ -29,6 +31,7 @@ RELEASES = "RELEASE#"  # sort key prefix of a product's releases
 MEMBERS = "CONTACT#"  # sort key prefix of an account's contacts
 HISTORY = "HISTORY#"  # sort key prefix of a license's history
 LICENSES = "LICENSE#"  # gsi1 sort key prefix of an account's licenses
+SUPPRESSED = "SUPPRESSED"  # gsi2: contacts whose mail is suppressed
 
 
 class Key(NamedTuple):
@@ -88,6 +91,26 @@ def account_licenses(account_id: str) -> str:
 def account_license(created_at: datetime, license_id: str) -> str:
     """The gsi1 sort key of a license among its account's, oldest first."""
     return f"{LICENSES}{created_at.isoformat()}#{license_id}"
+
+
+def product_licenses(product_slug: str) -> str:
+    """The gsi2 partition of a product's licenses."""
+    return product(product_slug).pk
+
+
+def product_license(status: str, ends_on: date, license_id: str) -> str:
+    """The gsi2 sort key of a license among its product's: by status, then end date."""
+    return f"{product_status(status)}{ends_on.isoformat()}#{license_id}"
+
+
+def product_status(status: str) -> str:
+    """The gsi2 sort key prefix of a product's licenses with this status."""
+    return f"{status}#"
+
+
+def suppressed(since: datetime, email: str) -> str:
+    """The gsi2 sort key of a suppressed contact (partition ``SUPPRESSED``), oldest first."""
+    return f"{since.isoformat()}#{email}"
 
 
 def active(product_slug: str) -> str:

@@ -29,6 +29,8 @@ def license_item(license: License) -> dict[str, Any]:
         "site_count": license.sites_used,
         "gsi1pk": keys.account_licenses(license.account_id),
         "gsi1sk": keys.account_license(license.created_at, license.id),
+        "gsi2pk": keys.product_licenses(license.product),
+        "gsi2sk": keys.product_license(license.status.value, license.ends_on, license.id),
     }
     if license.status is LicenseStatus.ACTIVE:
         item["active_pk"], item["active_sk"] = keys.active(license.product), license.id
