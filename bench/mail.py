@@ -38,7 +38,7 @@ def measure_mail(session: Any) -> dict[str, float]:
 
 def _blast(session: Any) -> dict[str, float]:
     from licensing import catalogue, wiring
-    from licensing.adapters.aws import client
+    from licensing.adapters.aws import sending_client
     from licensing.adapters.dynamo import DynamoStore
     from licensing.adapters.events import EventBridgePublisher
     from licensing.adapters.s3 import S3Files
@@ -69,7 +69,7 @@ def _blast(session: Any) -> dict[str, float]:
         with lock:
             sends.append((time.time(), params["Destination"]["ToAddresses"][0]))
 
-    client("sesv2").meta.events.register("provide-client-params.sesv2.SendEmail", on_send)
+    sending_client("sesv2").meta.events.register("provide-client-params.sesv2.SendEmail", on_send)
     sqs = session.client("sqs")
     queues = {
         queue.name: sqs.get_queue_url(QueueName=LOCAL.queue(queue.name))["QueueUrl"]
