@@ -14,7 +14,9 @@ in the same run (never an absolute time), printed as a table and written to benc
   had to handle, among many licenses that were not due (the indexes keep it flat as they grow).
 
 The mail figures (`notify_ses_calls_per_100`, `notify_emails_per_s`, `notify_rate_ratio`,
-`transactional_delay_during_blast`, `fanout_max_items_per_invocation`) are described in `bench/mail.py`.
+`transactional_delay_during_blast`) are described in `bench/mail.py`; the fan-out's
+(`fanout_max_items_per_invocation`, on DynamoDB Local) in `bench/fanout.py`, the importer's in
+`bench/imports.py`.
 """
 
 from __future__ import annotations
