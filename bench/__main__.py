@@ -100,16 +100,19 @@ def main() -> None:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    from licensing.devserver.server import local_environment
+
+    # What the handlers see locally (the table's and the other resources' names), without metrics.
     environment = {
         **os.environ,
-        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        **local_environment(f"http://{host}:{port}", "http://127.0.0.1:8000"),
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "us-east-1",
         "SIGNING_KEY": secrets.token_hex(32),
         "TOKEN_KEY": secrets.token_hex(32),
         "POWERTOOLS_LOG_LEVEL": "ERROR",
     }
+    environment.pop("POWERTOOLS_METRICS_NAMESPACE", None)
     os.environ.update(environment)
     try:
         results = measure(boto3.session.Session(), environment)
