@@ -12,7 +12,7 @@ RUNTIME_PACKAGES := aws-lambda-powertools boto3 pydantic jinja2 stripe cryptogra
 LAMBDA_PLATFORM := manylinux2014_aarch64
 LAMBDA_PYTHON := 3.14
 
-.PHONY: help install lock run test test-dynamodb-local lint format synth build bench deploy cost screenshots clean
+.PHONY: help install lock run test test-dynamodb-local lint format synth build bench bench-import bench-fanout bench-mail deploy cost screenshots clean
 
 help:
 	@echo "make run    - the local system with demo data on http://127.0.0.1:8000"
@@ -83,10 +83,22 @@ synth: install
 build: $(VENV)/.installed
 	$(BIN)/python -m infra.build --platform $(LAMBDA_PLATFORM) --python-version $(LAMBDA_PYTHON) $(RUNTIME_PACKAGES)
 
-# The importer's leg runs on DynamoDB Local (moto copies the table per transaction), off the network.
+# The importer's, the fan-out's and the mail legs run on DynamoDB Local (moto copies the table per
+# transaction and reads a whole index partition per query), off the network. One leg alone:
+# make bench-import, bench-fanout or bench-mail.
 bench: install
 	$(BIN)/python -m bench
+	unshare -n sh -c 'ip link set lo up && $(BIN)/python -m bench.imports && $(BIN)/python -m bench.fanout \
+		&& exec $(BIN)/python -m bench.mail'
+
+bench-import: install
 	unshare -n sh -c 'ip link set lo up && exec $(BIN)/python -m bench.imports'
+
+bench-fanout: install
+	unshare -n sh -c 'ip link set lo up && exec $(BIN)/python -m bench.fanout'
+
+bench-mail: install
+	unshare -n sh -c 'ip link set lo up && exec $(BIN)/python -m bench.mail'
 
 deploy: build install
 	npx cdk deploy $(CDK_ARGS)

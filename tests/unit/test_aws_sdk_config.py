@@ -41,3 +41,16 @@ def test_without_them_the_local_defaults_stay(monkeypatch: pytest.MonkeyPatch) -
 
     assert (config.connect_timeout, config.read_timeout) == (3, 10)
     assert config.signature_version == "s3v4"
+
+
+def test_the_sending_client_retries_nothing_and_the_others_keep_their_retries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from licensing.adapters.aws import sending_client
+
+    monkeypatch.setenv(constants.ENV_SDK_MAX_ATTEMPTS, "3")
+
+    # SES's throttling goes to the pacer at its first answer; the quota read may be retried.
+    assert sending_client("sesv2").meta.config.retries == {"mode": "standard", "total_max_attempts": 1}
+    assert client("sesv2").meta.config.retries == {"mode": "standard", "total_max_attempts": 3}
+    assert sending_client("sesv2") is not client("sesv2")

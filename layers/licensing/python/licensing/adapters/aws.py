@@ -31,16 +31,34 @@ TRANSIENT_CODES = frozenset(
 def client(service: str) -> Any:
     import os
 
-    import boto3
-    from botocore.config import Config
-
     # The stack sets these per function so that every retry fits within the function's timeout;
     # AWS_SDK_MAX_ATTEMPTS counts the first attempt too (botocore's total_max_attempts).
     attempts = os.environ.get("AWS_SDK_MAX_ATTEMPTS")
-    config = Config(
-        retries={"mode": "standard", "total_max_attempts": int(attempts)}
+    return _client(
+        service,
+        {"mode": "standard", "total_max_attempts": int(attempts)}
         if attempts
         else {"mode": "standard", "max_attempts": 3},
+    )
+
+
+@cache
+def sending_client(service: str) -> Any:
+    """A client whose calls botocore never repeats, for sending mail: SES's throttling reaches the
+    pacer at its first answer (which slows every worker down) instead of after botocore's own
+    back-off retries, and each SES call is one mail. A connection error or timeout is not retried
+    either: the send fails, its ledger entry is released and the queue redelivers the record."""
+    return _client(service, {"mode": "standard", "total_max_attempts": 1})
+
+
+def _client(service: str, retries: Any) -> Any:
+    import os
+
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries=retries,
         connect_timeout=float(os.environ.get("AWS_SDK_CONNECT_TIMEOUT", "3")),
         read_timeout=float(os.environ.get("AWS_SDK_READ_TIMEOUT", "10")),
     )
@@ -54,6 +72,7 @@ def client(service: str) -> Any:
 def reset_clients() -> None:
     """Forget cached clients (the dev server and tests change the endpoint)."""
     client.cache_clear()
+    sending_client.cache_clear()
 
 
 def error_code(error: ClientError) -> str:

@@ -8,10 +8,11 @@ from botocore.exceptions import ClientError
 
 from ..mail import Message, to_mime
 from ..services.pacing import Throttled
-from .aws import client, error_code, translate
+from .aws import error_code, sending_client, translate
 
-# SES's answers to a sender that is too fast (v2, and v1's query API).
-THROTTLING = frozenset({"TooManyRequestsException", "Throttling"})
+# SES's answers to a sender that is too fast: v2's TooManyRequestsException (429), the
+# ThrottlingException its guide names ("Maximum sending rate exceeded"), v1's Throttling.
+THROTTLING = frozenset({"TooManyRequestsException", "ThrottlingException", "Throttling"})
 
 
 class SesMailer:
@@ -21,7 +22,7 @@ class SesMailer:
 
     def send(self, message: Message) -> str:
         """Send one message; returns SES's message id. Transient failures raise TransientError."""
-        ses = self._client or client("sesv2")
+        ses = self._client or sending_client("sesv2")
         raw = to_mime(message, sender=self.sender)
         try:
             answer = ses.send_email(
