@@ -96,8 +96,6 @@ def main() -> None:
     import boto3
     from moto.server import ThreadedMotoServer
 
-    from licensing.devserver.resources import LOCAL
-
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -113,12 +111,6 @@ def main() -> None:
         "SIGNING_KEY": secrets.token_hex(32),
         "TOKEN_KEY": secrets.token_hex(32),
         "POWERTOOLS_LOG_LEVEL": "ERROR",
-        # The local resources' names, as the dev server sets them (Settings has no defaults).
-        "LICENSING_TABLE": LOCAL.table,
-        "RELEASE_BUCKET": LOCAL.bucket,
-        "EVENT_BUS_NAME": LOCAL.bus,
-        "MAIL_FROM": f"Bench <{LOCAL.sender}>",
-        "STAFF_EMAIL": "staff@vendor.test",
     }
     environment.pop("POWERTOOLS_METRICS_NAMESPACE", None)
     os.environ.update(environment)
