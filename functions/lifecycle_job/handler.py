@@ -9,6 +9,9 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+# The adapters it uses, imported in Lambda's init phase rather than in the first request.
+import licensing.adapters.dynamo
+import licensing.adapters.events  # noqa: F401
 from licensing import wiring
 
 logger = Logger(service="lifecycle_job")

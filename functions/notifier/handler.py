@@ -19,6 +19,10 @@ from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+# The adapters it uses, imported in Lambda's init phase rather than in the first request.
+import licensing.adapters.dynamo
+import licensing.adapters.events
+import licensing.adapters.ses  # noqa: F401
 from licensing import catalogue, events, metrics, wiring
 from licensing.services.notifications import notify
 from licensing.services.pacing import Deferred, PacedMailer

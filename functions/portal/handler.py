@@ -14,6 +14,10 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+# The adapters it uses, imported in Lambda's init phase rather than in the first request.
+import licensing.adapters.dynamo
+import licensing.adapters.events
+import licensing.adapters.s3  # noqa: F401
 from licensing import urls, wiring
 from licensing.dates import today, utc_now
 from licensing.errors import InvalidInput

@@ -17,6 +17,8 @@ from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+# The adapters it uses, imported in Lambda's init phase rather than in the first request.
+import licensing.adapters.dynamo  # noqa: F401
 from licensing import metrics, wiring
 from licensing.services import suppression
 

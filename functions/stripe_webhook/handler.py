@@ -10,6 +10,11 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+# The adapters it uses, imported in Lambda's init phase rather than in the first request.
+import licensing.adapters.dynamo
+import licensing.adapters.events
+import licensing.adapters.stripe_api
+import licensing.services.purchases  # noqa: F401
 from licensing import wiring
 from licensing.web import JSON, create_resolver
 

@@ -1,14 +1,21 @@
 """Lazily created boto3 clients. `AWS_ENDPOINT_URL` (set by the local dev server and the tests)
-points every client at the embedded emulator; in Lambda it is unset."""
+points every client at the embedded emulator; in Lambda it is unset.
+
+boto3 itself is imported with this module, so that a function importing an adapter pays for it
+in Lambda's init phase rather than in its first request; the clients are made at first use."""
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import Any
 
+import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from ..errors import Conflict, TransientError
+from ..tracing import trace_calls
 
 # Error codes after which a retry (by Stripe, SQS or the caller) can succeed.
 TRANSIENT_CODES = frozenset(
@@ -29,8 +36,6 @@ TRANSIENT_CODES = frozenset(
 
 @cache
 def client(service: str) -> Any:
-    import os
-
     # The stack sets these per function so that every retry fits within the function's timeout;
     # AWS_SDK_MAX_ATTEMPTS counts the first attempt too (botocore's total_max_attempts).
     attempts = os.environ.get("AWS_SDK_MAX_ATTEMPTS")
@@ -52,11 +57,6 @@ def sending_client(service: str) -> Any:
 
 
 def _client(service: str, retries: Any) -> Any:
-    import os
-
-    import boto3
-    from botocore.config import Config
-
     config = Config(
         retries=retries,
         connect_timeout=float(os.environ.get("AWS_SDK_CONNECT_TIMEOUT", "3")),
@@ -64,8 +64,6 @@ def _client(service: str, retries: Any) -> Any:
     )
     if service == "s3":
         config = config.merge(Config(signature_version="s3v4"))
-    from ..tracing import trace_calls
-
     return trace_calls(boto3.client(service, config=config))
 
 
