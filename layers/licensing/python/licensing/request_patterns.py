@@ -13,6 +13,8 @@ import re
 
 from packaging.version import VERSION_PATTERN as _PEP440
 
+from .idn_letters import LTR_LETTERS, RTL_LETTERS
+
 # --- license keys: compact_key drops whitespace and dashes, then needs something printable left.
 # ASCII printable, the no-break and typographic spaces, and the Unicode dashes (U+2010..U+2015) that
 # keys pasted from an email carry; at least one character that is neither a space nor a dash.
@@ -20,36 +22,65 @@ _KEY_CHARACTER = "[ -~\u00a0\u2000-\u200a\u2010-\u2015\u202f\u205f\u3000]"
 KEY_PATTERN = f"^{_KEY_CHARACTER}*[!-,.-~]{_KEY_CHARACTER}*$"
 
 # --- sites: a host or a URL (scheme, host, port, path), as normalize_site reduces it to its host.
+# Three kinds of name, each with a bound on labels and label lengths that keeps the host within the
+# 253 characters it may have (tests/unit/test_site_pattern.py proves each bound):
+# - ASCII names: up to 8 labels of up to 30 characters (8 * 31 - 1 = 247).
+# - internationalised names: up to 4 labels (after an optional "www.", which the normaliser drops),
+#   each ASCII of up to 62 characters or holding letters beyond ASCII: up to 10 letters and digits
+#   with single hyphens between them, whose punycode ("xn--...") the test shows to be at most 62
+#   octets in the worst case (4 * 63 - 1 = 251).
+# - names with a right-to-left label (Hebrew, Arabic): the same bounds, and the bidi rule of RFC 5893:
+#   a right-to-left label starts with a right-to-left letter, holds only those, ASCII digits and
+#   single inner hyphens, and ends with a letter or a digit; every other label is ASCII and starts
+#   with a letter.
 MAX_LABELS = 8
-MAX_LABEL = 30  # 8 labels of 30 and their dots stay under the 253 characters a host may have
-# A Unicode label is at most 12 characters so that its punycode ("xn--...") stays within 30.
-MAX_UNICODE_LABEL = 12
-_LATIN1_LETTERS = "\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00ff"
+MAX_LABEL = 30
+MAX_IDN_LABELS = 4
+MAX_IDN_LABEL = 62
+MAX_UNICODE_LETTERS = 10
 
 
 def _label(first: str, inner: str, last: str, longest: int) -> str:
-    """A label of 1..longest characters that does not end in a hyphen nor has "--" as its 3rd and
-    4th characters (the mark of a punycode label, which would have to decode)."""
+    """An ASCII label of 1..longest characters that does not end in a hyphen nor has "--" as its 3rd
+    and 4th characters (the mark of a punycode label, which would have to decode)."""
     return (
         f"{first}(?:{last}|{inner}(?:{last}(?:{inner}{{0,{longest - 4}}}{last})?"
         f"|-{last}(?:{inner}{{0,{longest - 5}}}{last})?))?"
     )
 
 
-def _name() -> str:
-    ascii_end, unicode_end = "[A-Za-z0-9_]", f"[A-Za-z0-9{_LATIN1_LETTERS}]"
-    ascii_inner, unicode_inner = "[A-Za-z0-9_-]", f"[A-Za-z0-9{_LATIN1_LETTERS}-]"
-    # An internationalised label takes no underscore: IDNA refuses it.
-    any_label = (
-        f"(?:{_label(ascii_end, ascii_inner, ascii_end, MAX_LABEL)}"
-        f"|{_label(unicode_end, unicode_inner, unicode_end, MAX_UNICODE_LABEL)})"
+def _unicode_label(first: str, other: str) -> str:
+    """A label beyond ASCII: letters and digits with single hyphens between them, so it neither
+    starts nor ends with one nor holds "--" (IDNA's rules), said with the long classes only twice."""
+    return f"[{first}](?:-?[{other}]){{0,{MAX_UNICODE_LETTERS - 1}}}"
+
+
+def _ascii_name() -> str:
+    # The underscore that intranet names use; IDNA refuses it beyond ASCII. The last label starts with
+    # a letter: a numeric one would make the host an IPv4 address.
+    label = _label("[A-Za-z0-9_]", "[A-Za-z0-9_-]", "[A-Za-z0-9_]", MAX_LABEL)
+    top = _label("[A-Za-z_]", "[A-Za-z0-9_-]", "[A-Za-z0-9_]", MAX_LABEL)
+    return f"(?:{label}\\.){{0,{MAX_LABELS - 1}}}{top}"
+
+
+def _idn_name() -> str:
+    ascii_label = _label("[A-Za-z0-9_]", "[A-Za-z0-9_-]", "[A-Za-z0-9_]", MAX_IDN_LABEL)
+    ascii_top = _label("[A-Za-z_]", "[A-Za-z0-9_-]", "[A-Za-z0-9_]", MAX_IDN_LABEL)
+    letters = "A-Za-z" + LTR_LETTERS
+    label = _unicode_label(letters + "0-9", letters + "0-9")
+    top = _unicode_label(letters, letters + "0-9")
+    return f"(?:(?:{ascii_label}|{label})\\.){{0,{MAX_IDN_LABELS - 1}}}(?:{ascii_top}|{top})"
+
+
+def _bidi_name() -> str:
+    ltr = _label("[A-Za-z]", "[A-Za-z0-9-]", "[A-Za-z0-9]", MAX_IDN_LABEL)
+    rtl = _unicode_label(RTL_LETTERS, RTL_LETTERS + "0-9")
+    # The first right-to-left label after `before` left-to-right ones, then any labels: every name of
+    # at most MAX_IDN_LABELS labels with a right-to-left label, once each.
+    return "|".join(
+        f"(?:{ltr}\\.){{{before}}}{rtl}(?:\\.(?:{rtl}|{ltr})){{0,{MAX_IDN_LABELS - 1 - before}}}"
+        for before in range(MAX_IDN_LABELS)
     )
-    # The last label starts with a letter: a numeric one would make the host an IPv4 address.
-    top = (
-        f"(?:{_label('[A-Za-z_]', ascii_inner, ascii_end, MAX_LABEL)}"
-        f"|{_label(f'[A-Za-z{_LATIN1_LETTERS}]', unicode_inner, unicode_end, MAX_UNICODE_LABEL)})"
-    )
-    return f"(?:{any_label}\\.){{0,{MAX_LABELS - 1}}}{top}\\.?"
 
 
 _OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
@@ -73,12 +104,16 @@ _PORT = "(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9
 _SCHEME = "(?:[A-Za-z][A-Za-z0-9+.-]*://)?"
 # Whatever follows the host (path, query, fragment) is dropped by the normaliser: no spaces or controls.
 _REST = "(?:[/?#][^\\x00-\\x20\\x7f-\\x9f]*)?"
-SITE_PATTERN = f"^{_SCHEME}(?:{_name()}|{_IPV4}|{_ipv6()}){_PORT}{_REST}$"
+_NAME = f"(?:{_ascii_name()}|(?:[Ww][Ww][Ww]\\.)?(?:{_idn_name()}|{_bidi_name()}))\\.?"
+SITE_PATTERN = f"^{_SCHEME}(?:{_NAME}|{_IPV4}|{_ipv6()}){_PORT}{_REST}$"
 SITE_DESCRIPTION = (
-    " A host or a URL (scheme://host[:port][/path]); the host a name of at most 8 labels of letters,"
-    " digits, hyphens and underscores (up to 30 characters each; Latin-1 letters such as ü in labels"
-    " of up to 12), an IPv4 address or a bracketed IPv6 address. No user info; other"
-    " internationalised names in punycode are not accepted."
+    " A host or a URL (scheme://host[:port][/path], no user info); the host an IPv4 address, a"
+    " bracketed IPv6 address or a name: up to 8 labels of ASCII letters, digits, hyphens and"
+    " underscores (up to 30 characters each); or, after an optional www., up to 4 labels, each of up"
+    " to 62 ASCII characters or of up to 10 letters of any left-to-right script (such as ü, я, 中) and"
+    " digits with single hyphens between them; or up to 4 labels with a Hebrew or Arabic one (its"
+    " letters, ASCII digits and single inner hyphens; starting with a letter, as the other labels,"
+    " which are ASCII). Names already in punycode (xn--) are not accepted: send the Unicode form."
 )
 
 
