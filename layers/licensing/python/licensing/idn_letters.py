@@ -6,9 +6,10 @@ point is in when it is a letter and UTS 46 (`idna.uts46_remap`, non-transitional
 maps) maps it to exactly one code point that is an IDNA 2008 PVALID letter (Unicode category L*)
 and neither CONTEXTJ nor CONTEXTO: no combining marks (a label cannot start with one, and they
 compose), no joiners, and one code point for one, so that a label keeps its length and hyphen
-positions through the mapping. Left-to-right letters and right-to-left ones (bidi class R or AL)
-are kept apart, since the bidi rule (RFC 5893) constrains the labels that hold the latter; letters
-that map to an Arabic number (AN) are left out.
+positions through the mapping; and one in the Basic Multilingual Plane, which bounds its punycode.
+Left-to-right letters and right-to-left ones (bidi class R or AL) are kept apart, since the bidi
+rule (RFC 5893) constrains the labels that hold the latter; letters that map to an Arabic number
+(AN) are left out.
 
 Only the Basic Multilingual Plane: an ECMA-262 pattern without the `u` flag reads a character
 beyond it as two surrogates, so a range of them cannot be written once for both ECMA-262 and
@@ -62,7 +63,7 @@ LTR_LETTERS = (
     "\ua9fe\uaa00-\uaa28\uaa40-\uaa42\uaa44-\uaa4b\uaa60-\uaa76\uaa7a\uaa7e-\uaaaf\uaab1\uaab5\uaab6"
     "\uaab9-\uaabd\uaac0\uaac2\uaadb-\uaadd\uaae0-\uaaea\uaaf2-\uaaf4\uab01-\uab06\uab09-\uab0e"
     "\uab11-\uab16\uab20-\uab26\uab28-\uab2e\uab30-\uab5a\uab5c-\uab69\uab70-\uabe2\uac00-\ud7a3"
-    "\uf900-\ufa6d\ufa70-\ufad9\uff21-\uff3a\uff41-\uff5a\uff66-\uff9d"
+    "\uf900-\ufa6b\ufa6d\ufa70-\uface\ufad2-\ufad4\ufad8\ufad9\uff21-\uff3a\uff41-\uff5a\uff66-\uff9d"
 )
 RTL_LETTERS = (
     "\u05d0-\u05ea\u05ef-\u05f2\u0620-\u063f\u0641-\u064a\u066e\u066f\u0671-\u0674\u0679-\u06d3\u06d5"
@@ -102,7 +103,9 @@ def compute() -> tuple[str, str]:
             mapped = idna.uts46_remap(chr(point), std3_rules=False, transitional=False)
         except idna.IDNAError:
             continue
-        if len(mapped) != 1 or not letter(mapped) or not unicodedata.category(chr(point)).startswith("L"):
+        if len(mapped) != 1 or ord(mapped) > 0xFFFF or not letter(mapped):
+            continue
+        if not unicodedata.category(chr(point)).startswith("L"):
             continue
         direction = unicodedata.bidirectional(mapped)
         if direction in ("R", "AL"):

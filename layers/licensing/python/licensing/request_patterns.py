@@ -26,9 +26,11 @@ KEY_PATTERN = f"^{_KEY_CHARACTER}*[!-,.-~]{_KEY_CHARACTER}*$"
 # 253 characters it may have (tests/unit/test_site_pattern.py proves each bound):
 # - ASCII names: up to 8 labels of up to 30 characters (8 * 31 - 1 = 247).
 # - internationalised names: up to 4 labels (after an optional "www.", which the normaliser drops),
-#   each ASCII of up to 62 characters or holding letters beyond ASCII: up to 10 letters and digits
-#   with single hyphens between them, whose punycode ("xn--...") the test shows to be at most 62
-#   octets in the worst case (4 * 63 - 1 = 251).
+#   each ASCII of up to 62 characters or holding letters beyond ASCII, with single hyphens between
+#   letters and digits: up to 9 of any kind, or mostly ASCII, as Latin-script names are: up to 2
+#   beyond ASCII, each followed by up to 11 ASCII letters or digits (24 in all), or up to 3, each
+#   followed by up to 6 (21). The test computes the worst-case punycode ("xn--...") of each form: at
+#   most 62 octets (4 * 63 - 1 = 251).
 # - names with a right-to-left label (Hebrew, Arabic): the same bounds, and the bidi rule of RFC 5893:
 #   a right-to-left label starts with a right-to-left letter, holds only those, ASCII digits and
 #   single inner hyphens, and ends with a letter or a digit; every other label is ASCII and starts
@@ -37,7 +39,9 @@ MAX_LABELS = 8
 MAX_LABEL = 30
 MAX_IDN_LABELS = 4
 MAX_IDN_LABEL = 62
-MAX_UNICODE_LETTERS = 10
+MAX_UNICODE_LETTERS = 9
+# Mostly-ASCII labels: (letters beyond ASCII, ASCII letters and digits in a row after each of them).
+MOSTLY_ASCII = ((2, 11), (3, 6))
 
 
 def _label(first: str, inner: str, last: str, longest: int) -> str:
@@ -55,6 +59,13 @@ def _unicode_label(first: str, other: str) -> str:
     return f"[{first}](?:-?[{other}]){{0,{MAX_UNICODE_LETTERS - 1}}}"
 
 
+def _mostly_ascii_label(first: str, other: str, beyond: int, stretch: int) -> str:
+    """Up to `beyond` letters of `other` (the first one included), each followed by up to `stretch`
+    ASCII letters and digits, with single hyphens between them."""
+    run = f"(?:-?[A-Za-z0-9]){{0,{stretch}}}"
+    return f"[{first}]{run}(?:-?[{other}]{run}){{0,{beyond - 1}}}"
+
+
 def _ascii_name() -> str:
     # The underscore that intranet names use; IDNA refuses it beyond ASCII. The last label starts with
     # a letter: a numeric one would make the host an IPv4 address.
@@ -67,9 +78,12 @@ def _idn_name() -> str:
     ascii_label = _label("[A-Za-z0-9_]", "[A-Za-z0-9_-]", "[A-Za-z0-9_]", MAX_IDN_LABEL)
     ascii_top = _label("[A-Za-z_]", "[A-Za-z0-9_-]", "[A-Za-z0-9_]", MAX_IDN_LABEL)
     letters = "A-Za-z" + LTR_LETTERS
-    label = _unicode_label(letters + "0-9", letters + "0-9")
-    top = _unicode_label(letters, letters + "0-9")
-    return f"(?:(?:{ascii_label}|{label})\\.){{0,{MAX_IDN_LABELS - 1}}}(?:{ascii_top}|{top})"
+    labels = [ascii_label, _unicode_label(letters + "0-9", letters + "0-9")]
+    tops = [ascii_top, _unicode_label(letters, letters + "0-9")]
+    for beyond, stretch in MOSTLY_ASCII:
+        labels.append(_mostly_ascii_label(letters + "0-9", letters + "0-9", beyond, stretch))
+        tops.append(_mostly_ascii_label(letters, letters + "0-9", beyond, stretch))
+    return f"(?:(?:{'|'.join(labels)})\\.){{0,{MAX_IDN_LABELS - 1}}}(?:{'|'.join(tops)})"
 
 
 def _bidi_name() -> str:
@@ -110,10 +124,12 @@ SITE_DESCRIPTION = (
     " A host or a URL (scheme://host[:port][/path], no user info); the host an IPv4 address, a"
     " bracketed IPv6 address or a name: up to 8 labels of ASCII letters, digits, hyphens and"
     " underscores (up to 30 characters each); or, after an optional www., up to 4 labels, each of up"
-    " to 62 ASCII characters or of up to 10 letters of any left-to-right script (such as ü, я, 中) and"
-    " digits with single hyphens between them; or up to 4 labels with a Hebrew or Arabic one (its"
-    " letters, ASCII digits and single inner hyphens; starting with a letter, as the other labels,"
-    " which are ASCII). Names already in punycode (xn--) are not accepted: send the Unicode form."
+    " to 62 ASCII characters or of letters of any left-to-right script (such as ü, я, 中) and digits"
+    " with single hyphens between them: up to 9; or up to 2 beyond ASCII, each followed by up to 11"
+    " ASCII ones; or up to 3, each followed by up to 6; or up to 4 labels with a Hebrew or Arabic one"
+    " (its letters, ASCII digits and single inner hyphens; starting with a letter, as the other"
+    " labels, which are ASCII). Names already in punycode (xn--) are not accepted: send the Unicode"
+    " form."
 )
 
 
