@@ -21,6 +21,7 @@ from licensing.api_docs import answer, error, responses
 from licensing.codes import Code
 from licensing.dates import iso_timestamp, utc_now
 from licensing.errors import LicensingError, NotFound
+from licensing.request_patterns import KEY_PATTERN, SITE_DESCRIPTION, SITE_PATTERN, VERSION_PATTERN
 from licensing.services import downloads, usage, validation
 from licensing.services.updates import check_updates, offline_file, read_download_token
 from licensing.services.validation import Answer, license_view
@@ -37,18 +38,26 @@ app.configure_openapi(
 )
 
 SIGNED_PREFIXES = ("/v1/licenses/", "/v1/updates")
-# What a version sent for usage tracking may look like: e.g. 1.2.0, 8.4.1, 2.0.0-beta.1, 9.1+build5.
-VERSION_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z.+_-]*$"
 
 
-# The request fields every route shares, described once.
+# The request fields every route shares, described once. Their patterns admit exactly what the
+# API takes, so a request the document calls valid never gets 400 (licensing/request_patterns.py).
 def _key() -> Any:
-    return Field(min_length=1, max_length=200, description="The license key: any case, dashes optional.")
+    return Field(
+        min_length=1,
+        max_length=200,
+        pattern=KEY_PATTERN,
+        description="The license key: any case, dashes optional.",
+    )
 
 
 def _site(required: bool = False, what: str = "The site (a URL or a host) the extension runs on.") -> Any:
     return Field(
-        ... if required else None, min_length=1 if required else None, max_length=2048, description=what
+        ... if required else None,
+        min_length=1 if required else None,
+        max_length=2048,
+        pattern=SITE_PATTERN,
+        description=what + SITE_DESCRIPTION,
     )
 
 
@@ -61,7 +70,8 @@ def _nonce() -> Any:
 
 
 def _version(what: str) -> Any:
-    return Field(default=None, max_length=64, pattern=VERSION_PATTERN, description=what)
+    # PEP 440, as the version is compared by (e.g. 1.2.0, 8.4.1, 2.0.0-beta.1, 9.1+build5).
+    return Field(default=None, max_length=64, pattern=VERSION_PATTERN, description=what + " PEP 440.")
 
 
 class ValidateRequest(BaseModel):
@@ -92,11 +102,7 @@ class UpdatesRequest(BaseModel):
     key: str = _key()
     product: str = Field(min_length=1, max_length=64, description="The product slug of the extension.")
     site: str | None = _site()
-    current_version: str | None = Field(
-        default=None,
-        max_length=64,
-        description="The installed version (PEP 440, e.g. 1.2.0); recorded as the site's usage.",
-    )
+    current_version: str | None = _version("The installed version (e.g. 1.2.0), recorded as usage.")
     host_version: str | None = _version(
         "The host's version (e.g. EspoCRM's): the answer offers the newest release that supports it; "
         "recorded as the site's usage."
