@@ -21,7 +21,7 @@ from licensing.api_docs import answer, error, responses
 from licensing.codes import Code
 from licensing.dates import iso_timestamp, utc_now
 from licensing.errors import LicensingError, NotFound
-from licensing.request_patterns import KEY_PATTERN, SITE_DESCRIPTION, SITE_PATTERN, VERSION_PATTERN
+from licensing.request_patterns import KEY_PATTERN, SITE_DESCRIPTION, SITE_FORMAT, VERSION_PATTERN
 from licensing.services import downloads, usage, validation
 from licensing.services.updates import check_updates, offline_file, read_download_token
 from licensing.services.validation import Answer, license_view
@@ -56,7 +56,7 @@ def _site(required: bool = False, what: str = "The site (a URL or a host) the ex
         ... if required else None,
         min_length=1 if required else None,
         max_length=2048,
-        pattern=SITE_PATTERN,
+        json_schema_extra={"format": SITE_FORMAT},
         description=what + SITE_DESCRIPTION,
     )
 

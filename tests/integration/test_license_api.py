@@ -161,6 +161,23 @@ def test_another_products_key_is_a_mismatch(api: Api) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("site", "host"),
+    [
+        ("https://xn--mller-kva.de/crm", "xn--mller-kva.de"),  # as EspoCRM stores an IDN site
+        ("https://Müller.de/crm", "xn--mller-kva.de"),
+        ("https://मराठी.भारत/espo", "xn--d2b1ag0dl.xn--h2brj9c"),  # a script with marks
+        (f"https://{'a' * 63}.example.com:8443/", f"{'a' * 63}.example.com"),  # the longest label
+    ],
+)
+def test_every_real_site_is_taken_in_any_spelling(api: Api, site: str, host: str) -> None:
+    license = api.issue()
+    activated = api.post("activate", {"key": license.key, "site": site})
+    assert activated.status_code == 200, activated.text
+    answer = api.post("validate", {"key": license.key, "product": license.product, "site": host})
+    assert answer.json()["code"] == "VALID"
+
+
 def test_sites_must_be_activated_but_development_hosts_are_free(api: Api) -> None:
     license = api.issue()
     for site, code in [

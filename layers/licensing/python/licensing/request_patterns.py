@@ -1,10 +1,16 @@
-"""The patterns the API's request schema gives keys, sites and versions: exactly what is accepted.
+"""The patterns the API's request schema gives keys and versions, exactly what is accepted, and the
+`site` format.
 
-A value the OpenAPI document calls valid must never be refused with 400 (issue 10), so each pattern
-admits only what `keys.compact_key`, `sites.normalize_site` and `versions.parse_version` take. The
-site pattern is stricter than the normaliser (a bound that a regular expression can state), never
-looser. Only portable syntax (no lookarounds, flags, named or possessive groups): the same pattern
-runs in pydantic (Rust), Python and JavaScript (a client's validator).
+A value the OpenAPI document calls valid must never be refused with 400 (issue 10). Keys and
+versions are regular languages: `KEY_PATTERN` and `VERSION_PATTERN` admit exactly what
+`keys.compact_key` and `versions.parse_version` take. A site is not: what `sites.normalize_site`
+takes (IDNA 2008 with UTS 46, its bidi and context rules, punycode that must decode) cannot be said
+by a regular expression without refusing real sites (every `xn--` name, Devanagari or Thai names with
+their marks, labels longer than a bound). So the document gives `site` a named format, `site`
+(JSON Schema's way for what a pattern cannot state, as `idn-hostname`), described in words, and the
+API itself is the validator. `SITE_PATTERN` is kept as a generator: every string it admits is a site
+the normaliser takes (tests/unit/test_site_pattern.py proves it), which is what the schema-driven
+fuzzer draws sites from.
 """
 
 from __future__ import annotations
@@ -120,16 +126,12 @@ _SCHEME = "(?:[A-Za-z][A-Za-z0-9+.-]*://)?"
 _REST = "(?:[/?#][^\\x00-\\x20\\x7f-\\x9f]*)?"
 _NAME = f"(?:{_ascii_name()}|(?:[Ww][Ww][Ww]\\.)?(?:{_idn_name()}|{_bidi_name()}))\\.?"
 SITE_PATTERN = f"^{_SCHEME}(?:{_NAME}|{_IPV4}|{_ipv6()}){_PORT}{_REST}$"
+SITE_FORMAT = "site"
 SITE_DESCRIPTION = (
-    " A host or a URL (scheme://host[:port][/path], no user info); the host an IPv4 address, a"
-    " bracketed IPv6 address or a name: up to 8 labels of ASCII letters, digits, hyphens and"
-    " underscores (up to 30 characters each); or, after an optional www., up to 4 labels, each of up"
-    " to 62 ASCII characters or of letters of any left-to-right script (such as ü, я, 中) and digits"
-    " with single hyphens between them: up to 9; or up to 2 beyond ASCII, each followed by up to 11"
-    " ASCII ones; or up to 3, each followed by up to 6; or up to 4 labels with a Hebrew or Arabic one"
-    " (its letters, ASCII digits and single inner hyphens; starting with a letter, as the other"
-    " labels, which are ASCII). Names already in punycode (xn--) are not accepted: send the Unicode"
-    " form."
+    " Format `site`: a host or a URL (scheme://host[:port][/path]) that the API normalises to its"
+    " host: scheme, www., port, path, a trailing dot and case dropped; internationalised names to"
+    " punycode (names already in punycode are taken as they are); IPv4 and bracketed IPv6 addresses."
+    " A value that names no host is refused with 400 INVALID_REQUEST."
 )
 
 
