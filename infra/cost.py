@@ -35,6 +35,8 @@ FREE_DASHBOARDS = 3
 LOG_INGESTION_PER_GB = 0.50
 # https://aws.amazon.com/secrets-manager/pricing/: $0.40 per secret per month.
 SECRET_MONTH = 0.40
+# Issue 8's goal for the fixed monthly cost of one idle stage, alarms included.
+IDLE_GOAL = 5.00
 # https://aws.amazon.com/kms/pricing/: $1.00 per customer-managed key per month.
 KMS_KEY_MONTH = 1.00
 # https://aws.amazon.com/aws-cost-management/aws-budgets/pricing/: budgets that only notify (no
@@ -211,6 +213,11 @@ def render(report: Report) -> str:
     lines.append(
         f"  {'... and the always-free 10 alarm metrics':<58} {'':>13} "
         f"${report.fixed_monthly_after_free_tier:6.2f}"
+    )
+    verdict = "met" if report.fixed_monthly_with_free_dashboards < IDLE_GOAL else "NOT met"
+    lines.append(
+        f"  Goal, under ${IDLE_GOAL:.0f} a month idle with the alarms: {verdict} with the dashboard in AWS's "
+        "always-free 3 (permanent, per account: two stages fit)."
     )
     lines.append("")
     lines.append(

@@ -58,10 +58,12 @@ def test_make_cost_prints_the_totals_and_json(
     cost.main([str(template)])
     text = capsys.readouterr().out
     assert "Total at list price" in text and "Per 1,000 validations" in text
+    assert "Goal, under $5 a month idle with the alarms: met" in text
     cost.main([str(template), "--json"])
     data = json.loads(capsys.readouterr().out)
     assert data["alarm_metrics"] == 27
     assert data["fixed_monthly"] == pytest.approx(7.30)
+    assert data["fixed_monthly_with_free_dashboards"] < cost.IDLE_GOAL
 
 
 def test_without_a_synthesized_template_it_says_what_to_run(tmp_path: Path) -> None:
