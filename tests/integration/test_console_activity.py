@@ -46,7 +46,7 @@ SINCE = TODAY - timedelta(days=30)  # 2026-11-10: the window's first day
 MANY = 2000
 NEXT = re.compile(r'<a href="([^"]+)" rel="next">Next page</a>')
 ROW = re.compile(
-    r'<tr><td class="nowrap">([^<]+) UTC</td><td>[^<]*</td>\s*'
+    r'<tr><td><span class="nowrap">([^<]+) UTC</span><br><span class="muted">by [^<]*</span></td>\s*'
     r'<td class="nowrap"><a href="/licenses/(lic_[0-9a-z]+)"'
 )
 
@@ -271,7 +271,7 @@ def test_the_issued_list_pages_through_the_console(shop: dict[str, Any], calls: 
     renewed = client.get("/activity/renewed")
     assert "Renewed in the last 30 days (15)" in renewed.text and "Next page" not in renewed.text
     assert [lic for _, lic in ROW.findall(renewed.text)] == shop["renewed"]
-    assert "staff:bo" in renewed.text  # who recorded the renewal
+    assert '<span class="muted">by staff:bo</span>' in renewed.text  # who recorded the renewal
 
 
 def test_a_forged_or_foreign_cursor_or_list_is_refused(shop: dict[str, Any]) -> None:
