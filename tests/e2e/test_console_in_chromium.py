@@ -239,6 +239,12 @@ def test_a_support_shift_in_the_console(
     assert "transactional" in page.inner_text("h2:has-text('Mails') + table")
     assert "1 address" in page.inner_text("a[href='/suppressed']")
     check(page, "overview")
+    page.click("a[href='/activity/issued']")  # every license issued lately, a page at a time
+    page.wait_for_selector("h1:has-text('Issued in the last 30 days')")
+    assert license["key"] in page.inner_text("tbody")
+    check(page, "issued")
+    page.click("nav >> text=Overview")
+    page.wait_for_selector("h1:has-text('Overview')")
     page.click("a[href='/suppressed']")
     page.wait_for_selector("h1:has-text('Suppressed addresses')")
     suppressed = page.inner_text("tbody tr:has-text('finance@globex.test')")

@@ -161,6 +161,7 @@ def test_backfill_writes_the_index_keys_items_stored_before_it_lack(
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {
         "licenses": 1,
+        "history": 0,  # none of these licenses has history
         "contacts": 1,
         "read": 124 + 1,
     }

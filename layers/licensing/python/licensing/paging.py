@@ -33,12 +33,14 @@ class BadCursor(InvalidInput):
 
 @dataclass(frozen=True)
 class Part:
-    """One index range of a list: `index`'s partition `pk`, the sort keys starting with `prefix`."""
+    """One index range of a list: `index`'s partition `pk`, the sort keys starting with `prefix`
+    (or, with `lowest`, the sort keys from `lowest` on: one or the other)."""
 
     index: str
     pk: str
     prefix: str = ""
     newest_first: bool = False
+    lowest: str = ""
 
     @property
     def attributes(self) -> tuple[str, str]:
@@ -96,7 +98,7 @@ def decode_cursor(token: str, scope: str, parts: Sequence[Part]) -> tuple[int, d
     if not all(isinstance(value, str) and 0 < len(value) <= 1024 for value in key.values()):
         raise BadCursor(BAD_CURSOR)
     partition, sort = part.attributes
-    if key[partition] != part.pk or not key[sort].startswith(part.prefix):
+    if key[partition] != part.pk or not key[sort].startswith(part.prefix) or key[sort] < part.lowest:
         raise BadCursor(BAD_CURSOR)
     return number, key
 

@@ -8,8 +8,12 @@ never drift. Items of every kind share one table; the key patterns are built in
   ``ACCOUNTS`` -> the catalogue and the account list.
 - ``gsi2`` (overloaded, sparse): ``PRODUCT#<slug>`` -> the product's licenses sorted by
   ``<status>#<ends_on>#<license id>`` (a product and status filter is one begins_with range);
-  ``SUPPRESSED`` -> contacts whose mail is suppressed, by ``<since>#<email>``. Staff lists (search,
-  the console's suppressed addresses) page on it and on gsi1, one Query per page.
+  ``SUPPRESSED`` -> contacts whose mail is suppressed, by ``<since>#<email>``;
+  ``ACTIVITY#<kind>#<yyyy-mm>`` -> the history entries that issued (``issued``, ``imported``) or
+  renewed (``renewed``) a license that month (UTC), by ``<at>#<license id>`` (the last 30 days are
+  one Query per month from a lowest sort key, newest first, and a COUNT query each). Staff lists
+  (search, the console's suppressed addresses, issued and renewed licenses) page on it and on gsi1,
+  one Query per page.
 - ``active`` (sparse): ``ACTIVE#<product>`` -> licenses that receive release mails.
 - ``ends`` (sparse): ``ENDS#<date>`` -> licenses whose term ends that day (reminders, expiry mail).
 - ``lapse`` (sparse): ``LAPSE#<date>`` -> licenses whose grace ends the day before (status write).

@@ -6,6 +6,7 @@ erasure. Nothing here runs on a request or job path."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -13,12 +14,12 @@ from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from .. import tables
-from ..models import Contact, License
+from ..models import Contact, HistoryEntry, License
 from ..paging import Part
 from .aws import error_code, translate
 from .dynamo import keys
 from .dynamo.base import deserialize, without_keys
-from .dynamo.licenses import license_item
+from .dynamo.licenses import activity_keys, license_item
 
 _serializer = TypeSerializer()
 EMAIL_INDEX = next(index for index in tables.DATA_INDEXES if index.name == "email")
@@ -37,6 +38,22 @@ def _stored(value: Any) -> Any:
 
 def _item(raw: dict[str, Any]) -> dict[str, Any]:
     return deserialize(raw)
+
+
+def _key_condition(part: Part) -> dict[str, Any]:
+    """A Query's key condition for an index range: the partition, and the prefix or lowest sort key."""
+    partition, sort = part.attributes
+    condition, values = "#p = :p", {":p": part.pk}
+    if part.prefix:
+        condition, values[":s"] = condition + " AND begins_with(#s, :s)", part.prefix
+    elif part.lowest:
+        condition, values[":s"] = condition + " AND #s >= :s", part.lowest
+    names = {"#p": partition, **({"#s": sort} if len(values) > 1 else {})}
+    return {
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": {name: _serializer.serialize(v) for name, v in values.items()},
+    }
 
 
 class StaffQueries:
@@ -62,16 +79,10 @@ class StaffQueries:
     ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
         """One Query of an index range (`licensing.paging`): at most `limit` items after `start`,
         and where the next one starts (None at the range's end)."""
-        partition, sort = part.attributes
-        condition = "#p = :p" + (" AND begins_with(#s, :s)" if part.prefix else "")
-        names = {"#p": partition, **({"#s": sort} if part.prefix else {})}
-        values = {":p": part.pk, **({":s": part.prefix} if part.prefix else {})}
         arguments: dict[str, Any] = {
             "TableName": self.store.table_name,
             "IndexName": part.index,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": {name: _serializer.serialize(v) for name, v in values.items()},
+            **_key_condition(part),
             "ScanIndexForward": not part.newest_first,
             "Limit": limit,
         }
@@ -98,6 +109,15 @@ class StaffQueries:
         """Contacts whose mail is suppressed on gsi2, the latest first."""
         return Part("gsi2", keys.SUPPRESSED, newest_first=True)
 
+    def activity(self, kind: str, month: date, since: date) -> Part:
+        """The history entries of one kind (issued, renewed) in one month from `since` on, on gsi2,
+        newest first."""
+        return Part("gsi2", keys.activity(kind, month), newest_first=True, lowest=keys.activity_since(since))
+
+    @staticmethod
+    def history_entry(item: dict[str, Any]) -> HistoryEntry:
+        return HistoryEntry.model_validate(without_keys(item))
+
     @staticmethod
     def license(item: dict[str, Any]) -> License:
         return License.model_validate(without_keys(item))
@@ -106,11 +126,13 @@ class StaffQueries:
     def contact(item: dict[str, Any]) -> Contact:
         return Contact.model_validate(without_keys(item))
 
-    def backfill_indexes(self) -> dict[str, int]:
+    def backfill_indexes(self, history_since: date | None = None) -> dict[str, int]:
         """Write the gsi2 keys on items written before gsi2 existed: every license (account by
-        account on gsi1) and every suppressed contact of an account. Idempotent: an item whose keys
-        are right is not written; a license saved meanwhile (its revision moved) has them already."""
-        written = {"licenses": 0, "contacts": 0, "read": 0}
+        account on gsi1), the history entries that issued or renewed one (since `history_since`, or
+        all with None: one Query of each license's history) and every suppressed contact of an
+        account. Idempotent: an item whose keys are right is not written; a license saved meanwhile
+        (its revision moved) has them already."""
+        written = {"licenses": 0, "history": 0, "contacts": 0, "read": 0}
         emails: set[str] = set()
         for account in self.store.list_accounts():
             for item in self._query(
@@ -125,6 +147,12 @@ class StaffQueries:
                 wanted = license_item(self.license(item))
                 if self._set_gsi2(item, wanted["gsi2pk"], wanted["gsi2sk"], "#revision = :revision"):
                     written["licenses"] += 1
+                for entry in self._history_since(item["pk"], history_since):
+                    activity = activity_keys(self.history_entry(entry))
+                    if activity:
+                        written["read"] += 1
+                        pk, sk = activity["gsi2pk"], activity["gsi2sk"]
+                        written["history"] += self._set_gsi2(entry, pk, sk, "attribute_exists(pk)")
             emails.update(self.store.contact_emails(account.id))
         for email in sorted(emails):
             contact = self.get(*keys.contact(email))
@@ -136,6 +164,19 @@ class StaffQueries:
             if self._set_gsi2(contact, keys.SUPPRESSED, sort_key, "attribute_exists(suppressed)"):
                 written["contacts"] += 1
         return written
+
+    def _history_since(self, license_pk: str, since: date | None) -> Iterator[dict[str, Any]]:
+        """A license's history entries written on or after `since` (all with None), one Query."""
+        lowest = keys.HISTORY + (since.isoformat() if since else "")
+        highest = keys.HISTORY[:-1] + chr(ord(keys.HISTORY[-1]) + 1)  # just past every HISTORY# key
+        return self._query(
+            KeyConditionExpression="pk = :p AND sk BETWEEN :low AND :high",
+            ExpressionAttributeValues={
+                ":p": _serializer.serialize(license_pk),
+                ":low": _serializer.serialize(lowest),
+                ":high": _serializer.serialize(highest),
+            },
+        )
 
     def _set_gsi2(self, item: dict[str, Any], pk: str, sk: str, condition: str) -> bool:
         if item.get("gsi2pk") == pk and item.get("gsi2sk") == sk:
@@ -161,13 +202,10 @@ class StaffQueries:
 
     def count(self, part: Part) -> int:
         """How many items an index range holds (Select COUNT: nothing but the count comes back)."""
-        partition, _ = part.attributes
         arguments: dict[str, Any] = {
             "TableName": self.store.table_name,
             "IndexName": part.index,
-            "KeyConditionExpression": "#p = :p",
-            "ExpressionAttributeNames": {"#p": partition},
-            "ExpressionAttributeValues": {":p": _serializer.serialize(part.pk)},
+            **_key_condition(part),
             "Select": "COUNT",
         }
         total = 0
@@ -180,6 +218,12 @@ class StaffQueries:
             if not answer.get("LastEvaluatedKey"):
                 return total
             arguments["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def licenses_by_id(self, license_ids: list[str]) -> dict[str, License]:
+        """These licenses, in batches of 100 (BatchGetItem)."""
+        from .dynamo.imports import ImportRepository
+
+        return ImportRepository(self.store.table_name, self.store.dynamodb).licenses_by_id(license_ids)
 
     def all_licenses(self) -> Iterator[License]:
         """Every license, account by account: the account list and each account's licenses on gsi1

@@ -60,3 +60,42 @@ def reports_versions(obj: CliContext, product_ref: str, days: int) -> None:
     store = obj.store()
     product = find_product(store, product_ref)
     emit(obj, versions(store, product.slug, today=today(), days=days), ["version", "host_version", "sites"])
+
+
+@reports.command("activity")
+@click.argument("kind", type=click.Choice(["issued", "renewed"]))
+@click.option("--days", type=click.IntRange(1, 366), default=30, show_default=True, help="The last N days.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True, help="Rows a page.")
+@click.option("--after", default=None, help="The cursor a previous page printed: its next page.")
+@click.option("--all", "every", is_flag=True, help="Every page, one after the other.")
+@click.option("--count", "count_only", is_flag=True, help="Only how many (a COUNT query).")
+@pass_obj
+def reports_activity(
+    obj: CliContext, kind: str, days: int, limit: int, after: str | None, every: bool, count_only: bool
+) -> None:
+    """Licenses issued, or renewals made, in the last N days, the latest first (the console's
+    overview): read on the index of those history entries, a page at a time; a next page's cursor
+    goes to stderr."""
+    from ..adapters.staff_queries import StaffQueries
+    from ..dates import today
+    from ..services.activity import activity_count, activity_page
+    from .licenses import license_row
+
+    queries = StaffQueries(obj.store())
+    if count_only:
+        count = activity_count(queries, kind, today=today(), days=days)
+        emit(obj, [{kind: count, "days": days}], [kind, "days"], single=True)
+        return
+    rows = []
+    while True:
+        page = activity_page(queries, kind, today=today(), days=days, after=after, page_size=limit)
+        rows += [
+            {"at": found.entry.at.isoformat(), "by": found.entry.actor, **license_row(found.license)}
+            for found in page.items
+        ]
+        after = page.next
+        if not every or after is None:
+            break
+    emit(obj, rows, ["at", "by", "key", "name", "product", "status", "ends_on", "account_id"])
+    if after is not None:
+        click.echo(f"More on the next page: --after {after}", err=True)

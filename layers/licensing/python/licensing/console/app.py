@@ -28,7 +28,7 @@ from ..errors import Forbidden, InvalidInput, LicensingError, NotFound
 from ..lifecycle import Action
 from ..models import Contact, License, LicenseStatus, PaymentStatus, Product
 from ..paging import BadCursor, Page
-from ..services import license_admin, privacy, reports, search
+from ..services import activity, license_admin, privacy, reports, search
 from ..services.lookup import find_account, find_license, find_product
 from ..services.renewals import money, renew_manually
 from .security import SECURITY_HEADERS, SESSION_COOKIE, Guard
@@ -36,6 +36,8 @@ from .security import SECURITY_HEADERS, SESSION_COOKIE, Guard
 HTML = "text/html; charset=utf-8"
 PAYMENT_METHODS = ["bank_transfer", "invoice", "stripe", "free"]
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+ACTIVITY_DAYS = 30  # the overview's "issued" and "renewed" window
+OVERVIEW_ROWS = 5  # the latest of each the overview shows; the rest is a link away
 
 
 class ConsoleRequest(Request):
@@ -49,6 +51,7 @@ _ROUTES = Map(
         Rule("/", endpoint="search", methods=["GET"]),
         Rule("/overview", endpoint="overview", methods=["GET"]),
         Rule("/suppressed", endpoint="suppressed", methods=["GET"]),
+        Rule("/activity/<kind>", endpoint="activity_list", methods=["GET"]),
         Rule("/licenses/<license_id>", endpoint="license", methods=["GET"]),
         Rule("/licenses/<license_id>/<action>", endpoint="license_action", methods=["POST"]),
         Rule("/products", endpoint="products", methods=["GET"]),
@@ -511,23 +514,50 @@ class Console:
         from ..adapters.staff_queries import StaffQueries
 
         store = self.staff.store()
+        queries = StaffQueries(store)
         today = dates.today()
-        since = today - timedelta(days=30)
-        issued: list[License] = []
-        renewed: list[License] = []
-        for license in StaffQueries(store).all_licenses():
-            if license.created_at.date() >= since:
-                issued.append(license)
-            if any(p.reason == "renewal" and p.at >= since for p in license.payments):
-                renewed.append(license)
+        recent: dict[str, dict[str, Any]] = {}
+        for kind in activity.KINDS:
+            # The count and the latest few on the index; the rest is the kind's own paged list.
+            count = activity.activity_count(queries, kind, today=today, days=ACTIVITY_DAYS)
+            rows: list[dict[str, Any]] = []
+            if count:
+                latest = activity.activity_page(
+                    queries, kind, today=today, days=ACTIVITY_DAYS, page_size=OVERVIEW_ROWS
+                )
+                rows = [self.activity_row(found) for found in latest.items]
+            recent[kind] = {"count": count, "rows": rows}
         ending = reports.expiring(store, today=today, days=30)
         return self.page(
             "overview",
-            issued=[self.row(lic) for lic in sorted(issued, key=lambda lic: lic.created_at, reverse=True)],
-            renewed=[self.row(lic) for lic in renewed],
+            activity=recent,
             ending=[self.row(lic) for lic in ending],
             queues=self.mail_queues() if self.mail_queues else None,
             suppressed=reports.suppressed_count(StaffQueries(store)),
+        )
+
+    def activity_row(self, found: activity.Activity) -> dict[str, Any]:
+        return {**self.row(found.license), "at": found.entry.at, "by": found.entry.actor}
+
+    def activity_list(self, request: Request, kind: str) -> Response:
+        """The licenses issued (or the renewals made) in the last 30 days, a page at a time, newest first."""
+        from ..adapters.staff_queries import StaffQueries
+
+        if kind not in activity.KINDS:
+            raise NotFound("There is no such list.")
+        queries = StaffQueries(self.staff.store())
+        today = dates.today()
+        after = request.args.get("after")
+        found = activity.activity_page(queries, kind, today=today, days=ACTIVITY_DAYS, after=after)
+        return self.page(
+            "activity",
+            kind=kind,
+            title=f"{kind.capitalize()} in the last {ACTIVITY_DAYS} days",
+            since=today - timedelta(days=ACTIVITY_DAYS),
+            count=activity.activity_count(queries, kind, today=today, days=ACTIVITY_DAYS),
+            rows=[self.activity_row(item) for item in found.items],
+            later=after is not None,
+            next_link=f"/activity/{kind}?" + urlencode({"after": found.next}) if found.next else None,
         )
 
     def suppressed(self, request: Request) -> Response:

@@ -11,7 +11,8 @@
 - ``LICENSE#<id>`` / ``LICENSE``              the license (id derived from the key: validation is one
   GetItem); gsi1 ``ACCOUNT#<id>`` lists an account's licenses; gsi2 ``PRODUCT#<slug>`` a product's
   by ``<status>#<ends_on>#<id>``; sparse ``active``, ``ends``, ``lapse``
-- ``LICENSE#<id>`` / ``HISTORY#<at>#<n>``     its history
+- ``LICENSE#<id>`` / ``HISTORY#<at>#<n>``     its history; an entry that issued or renewed the license
+  also has gsi2 ``ACTIVITY#<kind>#<yyyy-mm>`` by ``<at>#<license id>`` (the console's overview)
 - ``REF#<stripe id>`` / ``REF``               Stripe session, payment, subscription, invoice -> licenses
 - ``CLAIM#<key>`` / ``CLAIM``                 once-only markers (with TTL), e.g. mails sent
 - ``TOKEN#<sha256>`` / ``TOKEN``              sign-in tokens, stored hashed, with TTL
@@ -20,7 +21,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import NamedTuple
 
 from ...versions import version_sort_key
@@ -32,6 +33,9 @@ MEMBERS = "CONTACT#"  # sort key prefix of an account's contacts
 HISTORY = "HISTORY#"  # sort key prefix of a license's history
 LICENSES = "LICENSE#"  # gsi1 sort key prefix of an account's licenses
 SUPPRESSED = "SUPPRESSED"  # gsi2: contacts whose mail is suppressed
+# History actions that the overview lists, by kind: a license made (sold, by staff, or imported from
+# the earlier system) is "issued"; a renewal (Stripe or recorded by staff) is "renewed".
+ACTIVITY_KINDS = {"issued": "issued", "imported": "issued", "renewed": "renewed"}
 
 
 class Key(NamedTuple):
@@ -111,6 +115,25 @@ def product_status(status: str) -> str:
 def suppressed(since: datetime, email: str) -> str:
     """The gsi2 sort key of a suppressed contact (partition ``SUPPRESSED``), oldest first."""
     return f"{since.isoformat()}#{email}"
+
+
+def activity(kind: str, month: date) -> str:
+    """The gsi2 partition of the history entries of one kind in one month (UTC)."""
+    return f"ACTIVITY#{kind}#{month.strftime('%Y-%m')}"
+
+
+def activity_entry(at: datetime, license_id: str) -> str:
+    """The gsi2 sort key of an activity entry: by time (UTC ISO, so the order is the strings')."""
+    return f"{_utc(at).isoformat()}#{license_id}"
+
+
+def activity_since(day: date) -> str:
+    """The lowest activity sort key of `day` and later (any timestamp of that day sorts after it)."""
+    return day.isoformat()
+
+
+def _utc(at: datetime) -> datetime:
+    return at.astimezone(UTC) if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def active(product_slug: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -49,6 +49,19 @@ def _history_item(entry: HistoryEntry) -> dict[str, Any]:
         **keys.history(entry.license_id, entry.at, secrets.token_hex(3)).as_item(),
         "item_type": "history",
         **entry.model_dump(mode="json"),
+        **activity_keys(entry),
+    }
+
+
+def activity_keys(entry: HistoryEntry) -> dict[str, str]:
+    """The gsi2 keys of an entry that issued or renewed a license (none for any other action)."""
+    kind = keys.ACTIVITY_KINDS.get(entry.action)
+    if kind is None:
+        return {}
+    at = entry.at.astimezone(UTC) if entry.at.tzinfo is not None else entry.at
+    return {
+        "gsi2pk": keys.activity(kind, at.date()),
+        "gsi2sk": keys.activity_entry(at, entry.license_id),
     }
 
 
