@@ -17,6 +17,19 @@ from typing import Any
 from bench.__main__ import ROOT
 
 
+def wait_for_port(port: int, what: str, seconds: float = 60) -> None:
+    """Until something listens on 127.0.0.1:port; `what` names it if nothing does in time."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{what} did not start within {seconds:.0f} s") from None
+            time.sleep(0.2)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -46,15 +59,7 @@ def dynamodb_local(table: str | None) -> Iterator[Any]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("DynamoDB Local did not start within 60 s") from None
-                time.sleep(0.2)
+        wait_for_port(port, "DynamoDB Local")
         # DynamoDB Local takes any credentials; these keep boto3 from looking for real ones.
         os.environ.update(
             {

@@ -243,11 +243,10 @@ def _blast(session: Any, *, recipients: int, rate: float) -> dict[str, float]:
 def moto_server() -> Iterator[str]:
     """The emulator in a process of its own (its request handling then competes with the workers
     for a core, not for this interpreter's lock): its endpoint."""
-    import socket
     import subprocess
     import sys
 
-    from bench.dynamodb_local import free_port
+    from bench.dynamodb_local import free_port, wait_for_port
 
     port = free_port()
     process = subprocess.Popen(
@@ -256,15 +255,7 @@ def moto_server() -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("the emulator did not start within 60 s") from None
-                time.sleep(0.2)
+        wait_for_port(port, "the emulator")
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
