@@ -29,9 +29,14 @@ from licensing.web import create_resolver
 logger = Logger(service="portal")
 app = create_resolver(enable_validation=False, function_logger=logger)
 # The routes whose answers are pages; anything else unknown answers the contract's JSON 404.
-web = CustomerPages(app, folder="portal", page_prefixes=(urls.PORTAL, "/unsubscribe"), logger=logger)
-web.back = (urls.portal_home(), "Back to your licenses")
-web.back_after_failure = (urls.login(), "Sign in again")
+web = CustomerPages(
+    app,
+    folder="portal",
+    page_prefixes=(urls.PORTAL, "/unsubscribe"),
+    logger=logger,
+    back=(urls.portal_home(), "Back to your licenses"),
+    back_after_failure=(urls.login(), "Sign in again"),
+)
 page, redirect = web.page, web.redirect
 
 

@@ -27,11 +27,12 @@ from licensing import wiring
 from licensing.adapters.dynamo import DynamoStore
 from licensing.adapters.s3 import S3Files
 from licensing.models import LicenseStatus, Release
-from licensing.request_patterns import SITE_FORMAT, SITE_PATTERN
+from licensing.request_patterns import SITE_FORMAT
 from licensing.services.issuing import issue_licenses
 from licensing.services.releases import publish_release
 from licensing.services.updates import download_token
 from tests import factories
+from tests.site_pattern import SITE_PATTERN
 
 CHECKS = [
     not_a_server_error,

@@ -19,10 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from licensing import idn_letters
-from licensing import request_patterns as patterns
-from licensing.request_patterns import SITE_PATTERN
 from licensing.sites import MAX_HOST_LENGTH, MAX_LABEL_LENGTH, MAX_SITE_LENGTH, normalize_site
+from tests import idn_letters
+from tests import site_pattern as patterns
+from tests.site_pattern import SITE_PATTERN
 
 
 def _points(ranges: str) -> list[int]:
@@ -50,7 +50,7 @@ def test_the_letter_classes_are_the_idna_tables() -> None:
     computed = idn_letters.compute()
     if unicodedata.unidata_version == idn_letters.UNICODE_VERSION:
         assert computed == (idn_letters.LTR_LETTERS, idn_letters.RTL_LETTERS), (
-            "regenerate: python -m licensing.idn_letters"
+            "regenerate: python -m tests.idn_letters"
         )
     else:  # a newer Unicode knows more letters: the generated classes must still be among them
         assert set(LTR) <= set(_points(computed[0])) and set(RTL) <= set(_points(computed[1]))

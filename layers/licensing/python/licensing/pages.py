@@ -54,13 +54,23 @@ class Pages:
     from `templates/<folder>/`; other paths keep the contract's JSON errors."""
 
     def __init__(
-        self, app: APIGatewayHttpResolver, *, folder: str, page_prefixes: tuple[str, ...], logger: Logger
+        self,
+        app: APIGatewayHttpResolver,
+        *,
+        folder: str,
+        page_prefixes: tuple[str, ...],
+        logger: Logger,
+        back: tuple[str, str] = ("/", "Back"),
+        back_after_failure: tuple[str, str] | None = None,
     ) -> None:
+        """`back` is the error pages' way back (address, label); `back_after_failure` that of the 500
+        page, when starting over elsewhere suits it better."""
         self.app = app
         self.folder = folder
         self.page_prefixes = page_prefixes
         self.logger = logger
-        self.back = ("/", "Back")
+        self.back = back
+        self.back_after_failure = back_after_failure
         self._install_error_handlers()
 
     # -- the request ---------------------------------------------------------------------------
@@ -179,8 +189,6 @@ class Pages:
             if not self.is_page():
                 return self._json_error(500, "INTERNAL_ERROR", message)
             return self.error_page(500, "Something went wrong", message, back=self.back_after_failure)
-
-    back_after_failure: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -93,35 +93,30 @@ class MailingRepository(TableAccess):
         unknown = set(counts) - set(TALLIES)
         if unknown:
             raise ValueError(f"no release counter {sorted(unknown)}")
-        names = {f"#{name}": name for name in counts}
-        try:
-            self.dynamodb.update_item(
-                TableName=self.table_name,
-                Key=serialize(keys.release_tally(product, version).as_item()),
-                UpdateExpression="SET item_type = :t ADD " + ", ".join(f"#{name} :{name}" for name in counts),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=serialize(
-                    {":t": "release_tally", **{f":{name}": count for name, count in counts.items()}}
-                ),
-            )
-        except ClientError as error:
-            raise translate(error, "count release mail") from error
+        adds = ", ".join(f"#{name} :{name}" for name in counts)
+        self._update_tally(product, version, f"SET item_type = :t ADD {adds}", counts, "count release mail")
 
     def mark_release_tally(self, product: str, version: str, **fields: Any) -> None:
         """Set plain fields of the counters' item (the fan-out's completion)."""
-        names = {f"#{name}": name for name in fields}
+        sets = ", ".join(f"#{name} = :{name}" for name in fields)
+        self._update_tally(product, version, f"SET item_type = :t, {sets}", fields, "mark release mail")
+
+    def _update_tally(
+        self, product: str, version: str, expression: str, values: dict[str, Any], what: str
+    ) -> None:
+        """One update of a release's counters item; `values` are named `#name`/`:name` in `expression`."""
         try:
             self.dynamodb.update_item(
                 TableName=self.table_name,
                 Key=serialize(keys.release_tally(product, version).as_item()),
-                UpdateExpression="SET item_type = :t, " + ", ".join(f"#{name} = :{name}" for name in fields),
-                ExpressionAttributeNames=names,
+                UpdateExpression=expression,
+                ExpressionAttributeNames={f"#{name}": name for name in values},
                 ExpressionAttributeValues=serialize(
-                    {":t": "release_tally", **{f":{name}": value for name, value in fields.items()}}
+                    {":t": "release_tally", **{f":{name}": value for name, value in values.items()}}
                 ),
             )
         except ClientError as error:
-            raise translate(error, "mark release mail") from error
+            raise translate(error, what) from error
 
     def release_tally(self, product: str, version: str) -> dict[str, Any]:
         item = self._get(keys.release_tally(product, version)) or {}

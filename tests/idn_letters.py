@@ -1,6 +1,6 @@
 """The letters a site's host may hold beyond ASCII: what `sites.normalize_site` takes in any label.
 
-Generated from the `idna` package's own tables (`python -m licensing.idn_letters` prints the
+Generated from the `idna` package's own tables (`python -m tests.idn_letters` prints the
 constants below; tests/unit/test_site_pattern.py checks that they still match the tables). A code
 point is in when it is a letter and UTS 46 (`idna.uts46_remap`, non-transitional, as sites.py
 maps) maps it to exactly one code point that is an IDNA 2008 PVALID letter (Unicode category L*)
