@@ -9,10 +9,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import uuid
 from typing import Any
 
-from .web import JSON, error_body
+from .http import JSON, error_body, request_id_of
 
 # The deepest body of the contract is two levels; anything far deeper is not a request of ours.
 MAX_DEPTH = 32
@@ -33,7 +32,7 @@ def _depth(value: Any) -> int:
 
 
 def _refusal(event: dict[str, Any], status: int, code: str, message: str) -> dict[str, Any]:
-    request_id = (event.get("requestContext") or {}).get("requestId") or str(uuid.uuid4())
+    request_id = request_id_of(event)
     return {
         "statusCode": status,
         "headers": {"Content-Type": JSON, "X-Request-Id": request_id},

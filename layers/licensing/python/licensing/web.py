@@ -4,7 +4,6 @@ in one place."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -14,16 +13,11 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from . import metrics
 from .errors import LicensingError
+from .http import JSON, error_body, error_of, logger
+from .http import count_status as _count_status
 
-logger = Logger(service="licensing")
-
-JSON = "application/json"
-
-
-def error_body(code: str, message: str, details: list[Any] | None = None) -> str:
-    return json.dumps({"error": {"code": code, "message": message, "details": details or []}})
+__all__ = ["JSON", "create_resolver", "error_body", "error_response", "logger", "request_id"]
 
 
 def error_response(status: int, code: str, message: str, details: list[Any] | None = None) -> Response:
@@ -45,9 +39,7 @@ def _validation_details(error: RequestValidationError) -> list[dict[str, Any]]:
 
 def count_status(app: APIGatewayHttpResolver, status: int) -> None:
     """One `4xx` or `5xx` metric (dimension `route`: the API route key) for an error answer."""
-    if status >= 400:
-        name = "5xx" if status >= 500 else "4xx"
-        metrics.count(name, route=app.current_event.route_key or "$default")
+    _count_status(status, app.current_event.route_key or "$default")
 
 
 def create_resolver(
@@ -81,19 +73,11 @@ def create_resolver(
         )
 
     @app.exception_handler(Exception)
-    def unexpected_error(error: Exception) -> Response:
-        # A bug or an outage below the domain (e.g. a network timeout): still the contract's shape
-        # and a request id to quote, and a 5xx so that a caller (Stripe) retries.
-        logger.exception("unexpected error", extra={"error_type": type(error).__name__})
-        return _with_request_id(
-            app, error_response(500, "INTERNAL_ERROR", "Something went wrong on our side; try again later.")
-        )
-
     @app.exception_handler(LicensingError)
-    def domain_error(error: LicensingError) -> Response:
-        if error.status >= 500:
-            logger.error("request failed", extra={"code": error.code})
-        return _with_request_id(app, error_response(error.status, error.code, error.message, error.details))
+    def failed(error: Exception) -> Response:
+        # Still the contract's shape and a request id to quote (a 5xx for a bug or an outage).
+        status, body = error_of(error)
+        return _with_request_id(app, Response(status_code=status, content_type=JSON, body=body))
 
     return app
 
