@@ -176,3 +176,76 @@ def test_the_lock_pins_what_requirements_names_at_the_same_versions() -> None:
     named, locked = _pins(ROOT / "requirements.txt"), _pins(ROOT / "requirements.lock")
     assert {name: locked.get(name) for name in named} == named
     assert {"urllib3", "typing-extensions", "pydantic-core", "botocore"} <= set(locked)
+
+
+# -- byte code -----------------------------------------------------------------------------------
+
+RUNNING = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def _layer(tmp_path: Path) -> Path:
+    layer = tmp_path / "layer"
+    (layer / "python" / "shipped").mkdir(parents=True)
+    (layer / "python" / "shipped" / "__init__.py").write_text("VALUE = 1\n\ndef where():\n    return 1\n")
+    return layer
+
+
+def test_a_compiled_layer_is_imported_from_its_byte_code(tmp_path: Path) -> None:
+    layer = _layer(tmp_path)
+
+    written = build.compile_layer(layer, sys.executable)
+    # Lambda's zip keeps no timestamps: the byte code must be used even when the source looks newer.
+    (layer / "python" / "shipped" / "__init__.py").write_text("VALUE = 2\n")
+    ran = subprocess.run(
+        [sys.executable, "-c", "import shipped; print(shipped.VALUE)"],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(layer / "python"), "PYTHONDONTWRITEBYTECODE": "1"},
+        check=True,
+    )
+
+    assert written == 1
+    assert ran.stdout.split() == ["1"]  # the compiled module, not the source beside it
+
+
+def test_an_interpreter_is_taken_only_when_it_is_of_lambdas_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / f"python{RUNNING}").symlink_to(sys.executable)
+    (bin_dir / "python3.99").symlink_to(sys.executable)  # named for another version than it is
+    monkeypatch.setenv("PATH", str(bin_dir))
+
+    assert build.interpreter_for(RUNNING) == str(bin_dir / f"python{RUNNING}")
+    assert build.interpreter_for("3.99") is None
+    assert build.interpreter_for("3.98") is None
+
+
+def test_without_an_interpreter_of_lambdas_version_the_layers_ship_source_and_the_build_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    layer = _layer(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-such-bin"))
+
+    said = build.compile_layers([layer], "3.14")
+
+    assert "no python3.14" in said and "without byte code" in said
+    assert list(layer.rglob("*.pyc")) == []
+
+
+def test_with_an_interpreter_of_lambdas_version_every_layer_is_compiled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / f"python{RUNNING}").symlink_to(sys.executable)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    first, second = _layer(tmp_path / "a"), _layer(tmp_path / "b")
+
+    said = build.compile_layers([first, second], RUNNING)
+
+    assert said == f"byte code for Python {RUNNING}: 2 files"
+    tag = sys.implementation.cache_tag
+    for layer in (first, second):
+        assert (layer / "python" / "shipped" / "__pycache__" / f"__init__.{tag}.pyc").is_file()
