@@ -15,10 +15,11 @@ from botocore.awsrequest import AWSResponse
 
 from licensing import wiring
 from licensing.adapters.dynamo import DynamoStore
-from licensing.errors import InvalidInput
+from licensing.errors import Conflict, InvalidInput
 from licensing.models import License, LicenseStatus
 from licensing.services import reports
 from licensing.services.issuing import issue_licenses
+from licensing.services.licenses import Change, update_license
 from licensing.services.validation import activate, validate
 from tests import factories
 
@@ -67,7 +68,7 @@ def test_a_site_is_written_once_a_day_and_again_when_its_versions_change(store: 
     assert (site.last_seen_on, site.version, site.host_version) == (TODAY + timedelta(1), "1.3.0", "8.4.1")
 
 
-def test_usage_changes_no_revision_and_loses_no_race(store: DynamoStore) -> None:
+def test_usage_changes_no_revision_and_costs_an_activation_no_race(store: DynamoStore) -> None:
     license = _activated(store, "shop.globex.de")
     assert store.record_site_usage(
         license.id, "shop.globex.de", seen_on=TODAY, version="1.2.0", host_version="8.4.1"
@@ -75,10 +76,38 @@ def test_usage_changes_no_revision_and_loses_no_race(store: DynamoStore) -> None
     after = store.get_license(license.id)
     assert after is not None
     assert (after.revision, after.updated_at) == (license.revision, license.updated_at)
-    # Staff and activations that read the license before the usage write still win their lock.
-    saved = store.save_license(license.model_copy(update={"name": "Renamed"}))
-    assert saved.name == "Renamed"
+    # An activation decided on the license read before the usage write still wins.
     assert activate(store, key=license.key, site="crm.globex.de", product=None, today=TODAY).valid
+
+
+def test_a_change_decided_before_a_usage_write_is_decided_again_and_keeps_the_usage(
+    store: DynamoStore,
+) -> None:
+    license = _activated(store, "shop.globex.de")
+    # Saved whole, a copy read before the usage write would drop it: it loses its lock.
+    assert store.record_site_usage(
+        license.id, "shop.globex.de", seen_on=TODAY, version="1.2.0", host_version=None
+    )
+    with pytest.raises(Conflict):
+        store.save_license(license.model_copy(update={"name": "Stale"}))
+
+    decided: list[str] = []
+
+    def rename(current: License) -> Change:
+        if not decided:  # the site checks in between this read and its save
+            assert store.record_site_usage(
+                license.id, "shop.globex.de", seen_on=TODAY, version="1.3.0", host_version="8.4.1"
+            )
+        decided.append(current.name)
+        return Change(current.model_copy(update={"name": "Renamed"}))
+
+    updated = update_license(store, license.id, rename)
+
+    assert updated is not None and len(decided) == 2  # decided again on the fresh license
+    fresh = store.get_license(license.id)
+    assert fresh is not None and fresh.name == "Renamed"
+    site = fresh.sites["shop.globex.de"]
+    assert (site.last_seen_on, site.version, site.host_version) == (TODAY, "1.3.0", "8.4.1")
 
 
 def test_a_site_that_is_not_activated_is_not_written(store: DynamoStore) -> None:

@@ -221,6 +221,9 @@ class License(_Model):
     created_at: datetime = Field(default_factory=utc_now)
     updated_at: datetime = Field(default_factory=utc_now)
     revision: int = 0
+    # How many usage writes the stored item has had (they change neither revision nor updated_at):
+    # a save from a copy read before one of them would drop that usage, so it loses its lock.
+    usage_writes: int = 0
 
     @property
     def display_key(self) -> str:

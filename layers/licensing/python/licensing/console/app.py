@@ -826,7 +826,7 @@ def _sites(license: License) -> str:
 
 def _license_fields(license: License) -> list[tuple[str, Any]]:
     """Every field of the license record, as staff read them (billing's fields one by one)."""
-    skip = {"sites", "payments", "billing", "key"}
+    skip = {"sites", "payments", "billing", "key", "usage_writes"}
     fields = [(name, value) for name, value in license.model_dump().items() if name not in skip]
     fields += [(f"billing.{name}", value) for name, value in license.billing.model_dump().items()]
     return [(name, _plain(value)) for name, value in fields]

@@ -126,13 +126,18 @@ class LicenseRepository(TableAccess):
         """
         expected = license.revision
         saved = license.model_copy(update={"revision": expected + 1, "updated_at": utc_now()})
+        # Nobody changed it, and no usage was written since it was read (the whole item is written:
+        # a copy from before a usage write would drop that usage).
         condition = {
             "Put": {
                 "TableName": self.table_name,
                 "Item": serialize(license_item(saved)),
-                "ConditionExpression": "#revision = :revision",
-                "ExpressionAttributeNames": {"#revision": "revision"},
-                "ExpressionAttributeValues": serialize({":revision": expected}),
+                "ConditionExpression": "#revision = :revision AND "
+                "(attribute_not_exists(#usage) OR #usage = :usage)",
+                "ExpressionAttributeNames": {"#revision": "revision", "#usage": "usage_writes"},
+                "ExpressionAttributeValues": serialize(
+                    {":revision": expected, ":usage": license.usage_writes}
+                ),
             }
         }
         operations = [condition] + [self._put(_history_item(entry)) for entry in history]
@@ -214,9 +219,11 @@ class LicenseRepository(TableAccess):
         are already there, or when the site is no longer activated. True when it wrote.
 
         It touches neither `revision` nor `updated_at`: usage is no change of the license, so it
-        never makes an activation or a staff change lose its optimistic lock."""
-        names = {"#sites": "sites", "#site": host, "#seen": "last_seen_on"}
-        values: dict[str, Any] = {":day": seen_on.isoformat()}
+        never makes an activation lose its lock. It counts itself in `usage_writes`, so that a staff
+        change decided on a copy read before it is decided again (`update_license` retries) rather
+        than written over the usage."""
+        names = {"#sites": "sites", "#site": host, "#seen": "last_seen_on", "#usage": "usage_writes"}
+        values: dict[str, Any] = {":day": seen_on.isoformat(), ":one": 1}
         assignments = ["#sites.#site.#seen = :day"]
         differs = ["attribute_not_exists(#sites.#site.#seen)", "#sites.#site.#seen <> :day"]
         for field, value in (("version", version), ("host_version", host_version)):
@@ -229,7 +236,7 @@ class LicenseRepository(TableAccess):
             self.dynamodb.update_item(
                 TableName=self.table_name,
                 Key=serialize(keys.license(license_id).as_item()),
-                UpdateExpression="SET " + ", ".join(assignments),
+                UpdateExpression="SET " + ", ".join(assignments) + " ADD #usage :one",
                 ConditionExpression=f"attribute_exists(#sites.#site) AND ({' OR '.join(differs)})",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=serialize(values),
