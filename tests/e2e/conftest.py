@@ -93,7 +93,7 @@ def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSyst
 
 @pytest.fixture(scope="module")
 def own_local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSystem]:
-    """A local system of the module's own, for tests that change the demo catalogue (products,
-    releases) that other tests read."""
+    """A local system of the module's own, for tests that change what the other tests read: the demo
+    catalogue (products, releases) or the licenses' days (an expiry job run for a later day)."""
     with running_local_system(tmp_path_factory.mktemp("own-devserver") / "devserver.log") as system:
         yield system
