@@ -20,6 +20,7 @@ from aws_lambda_powertools import Logger
 from licensing import wiring
 from licensing.bodies import refuse_unreadable_json
 from licensing.http import count_status, error_of, proxy_answer, request_id_of
+from licensing.http import logger as package_logger
 from licensing.license_api import answers
 from licensing.license_api.models import ValidateAnswer, ValidateRequest
 
@@ -56,7 +57,8 @@ def validation_answer(event: dict[str, Any]) -> dict[str, Any] | None:
     except ValueError:  # pydantic's ValidationError is one
         return None
     request_id = request_id_of(event)
-    logger.append_keys(request_id=request_id)
+    for each in (logger, package_logger):  # as the resolver's middleware does: the id finds the lines
+        each.append_keys(request_id=request_id)
     try:
         status, body = 200, answers.to_json(ValidateAnswer, answers.validate(wiring.store(), request))
     except Exception as error:  # answered in the contract's shape, as the resolver's handlers do

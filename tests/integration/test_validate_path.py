@@ -28,7 +28,9 @@ FUNCTION = catalogue.function("license_api")
 MOMENT = datetime.now(UTC).replace(microsecond=0)
 
 
-def event(path: str, body: dict[str, Any] | str, method: str = "POST") -> dict[str, Any]:
+def event(
+    path: str, body: dict[str, Any] | str, method: str = "POST", request_id: str = "req-validate-path"
+) -> dict[str, Any]:
     """A request as API Gateway's HTTP API delivers it (payload format 2.0)."""
     return {
         "version": "2.0",
@@ -40,7 +42,7 @@ def event(path: str, body: dict[str, Any] | str, method: str = "POST") -> dict[s
         "isBase64Encoded": False,
         "requestContext": {
             "http": {"method": method, "path": path, "sourceIp": "127.0.0.1", "userAgent": "t"},
-            "requestId": "req-validate-path",
+            "requestId": request_id,
             "routeKey": "ANY /v1/{proxy+}",
             "stage": "$default",
         },
@@ -116,19 +118,27 @@ def test_a_validation_answers_what_the_resolvers_route_answers(
     assert hot["headers"]["X-Signature"]
 
 
-def test_a_storage_failure_during_a_validation_is_the_same_signed_500(
-    handler: ModuleType, monkeypatch: pytest.MonkeyPatch
+def test_a_storage_failure_during_a_validation_is_the_same_signed_500_logged_with_its_request_id(
+    handler: ModuleType, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     # A table that is not there: the store's call fails below the domain, as an outage would.
     monkeypatch.setenv("LICENSING_TABLE", "licensing-missing")
     wiring.reset()
 
-    hot, routed = both(handler, {"key": "LIC-AAAA-BBBB-CCCC", "product": "crm-exporter"})
+    failing = event("/v1/licenses/validate", {"key": "LIC-AAAA-BBBB-CCCC"}, request_id="req-outage")
+    hot = handler.lambda_handler(failing, LambdaContext(FUNCTION))
+    (logged,) = [record for record in caplog.records if record.getMessage() == "unexpected error"]
+    # The keys Powertools' formatter adds to every line of the request, of both loggers.
+    tagged = [each.get_current_keys().get("request_id") for each in (handler.logger, handler.package_logger)]
+    hot["headers"]["X-Request-Id"] = "req-validate-path"  # the id is the one thing that differs
+    _, routed = both(handler, {"key": "LIC-AAAA-BBBB-CCCC"})
 
     assert hot == routed
     assert hot["statusCode"] == 500
     assert json.loads(hot["body"])["error"]["code"] == "INTERNAL_ERROR"
     assert hot["headers"]["X-Signature"]
+    assert tagged == ["req-outage", "req-outage"]
+    assert "LIC-AAAA" not in str(logged.__dict__)  # no key in the log line
 
 
 def test_a_body_the_model_refuses_is_the_resolvers_400(handler: ModuleType) -> None:
