@@ -208,14 +208,21 @@ def test_a_compiled_layer_is_imported_from_its_byte_code(tmp_path: Path) -> None
     assert ran.stdout.split() == ["1"]  # the compiled module, not the source beside it
 
 
+def _path_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *names: str) -> Path:
+    """A PATH of only `names`, each this interpreter under that name."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in names:
+        (bin_dir / name).symlink_to(sys.executable)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    return bin_dir
+
+
 def test_an_interpreter_is_taken_only_when_it_is_of_lambdas_version(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / f"python{RUNNING}").symlink_to(sys.executable)
-    (bin_dir / "python3.99").symlink_to(sys.executable)  # named for another version than it is
-    monkeypatch.setenv("PATH", str(bin_dir))
+    # python3.99 is named for another version than it is.
+    bin_dir = _path_with(tmp_path, monkeypatch, f"python{RUNNING}", "python3.99")
 
     assert build.interpreter_for(RUNNING) == str(bin_dir / f"python{RUNNING}")
     assert build.interpreter_for("3.99") is None
@@ -237,10 +244,7 @@ def test_without_an_interpreter_of_lambdas_version_the_layers_ship_source_and_th
 def test_with_an_interpreter_of_lambdas_version_every_layer_is_compiled(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / f"python{RUNNING}").symlink_to(sys.executable)
-    monkeypatch.setenv("PATH", str(bin_dir))
+    _path_with(tmp_path, monkeypatch, f"python{RUNNING}")
     first, second = _layer(tmp_path / "a"), _layer(tmp_path / "b")
 
     said = build.compile_layers([first, second], RUNNING)
