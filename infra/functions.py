@@ -38,6 +38,9 @@ RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 _NEVER_SHIPPED = ["__pycache__", "*.pyc"]
+# The layers keep the byte code `make build` compiled for the runtime (infra/build.py), and no other.
+_LAYER_BYTE_CODE = f"*.{RUNTIME.name.replace('python', 'cpython-').replace('.', '')}.pyc"
+_LAYER_NEVER_SHIPPED = ["*.pyc", f"!{_LAYER_BYTE_CODE}"]
 # Release files live under this prefix of the bucket (licensing.services.releases).
 RELEASE_OBJECTS = "releases/*"
 TABLE_READ_ACTIONS = (
@@ -152,7 +155,7 @@ class Functions(Construct):
         return lambda_.LayerVersion(
             self,
             construct_id,
-            code=lambda_.Code.from_asset(str(folder), exclude=_NEVER_SHIPPED),
+            code=lambda_.Code.from_asset(str(folder), exclude=_LAYER_NEVER_SHIPPED),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
             description=description,

@@ -164,7 +164,7 @@ def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
     work = tmp_path_factory.mktemp("cdk")
     layers = LayerAssets(
         licensing=build.copy_package_layer(build.PACKAGE_DIR, build.TEMPLATES_DIR, work / "layer-licensing"),
-        dependencies=build.placeholder_layer(work / "layer-deps"),
+        dependencies=_with_byte_code(build.placeholder_layer(work / "layer-deps")),
     )
     # Another dependencies layer for production, as a later `make build` would give.
     other_dependencies = build.placeholder_layer(work / "layer-deps-2")
@@ -203,6 +203,15 @@ def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
     )
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return Synthesis(outdir=work / "cdk.out", assembly=app.synth())
+
+
+def _with_byte_code(layer: Path) -> Path:
+    """A layer with byte code for Lambda's Python (as `make build` compiles it) and for another one."""
+    cache = layer / "python" / "compiled" / "__pycache__"
+    cache.mkdir(parents=True)
+    for tag in ("cpython-314", "cpython-311"):
+        (cache / f"module.{tag}.pyc").write_bytes(b"byte code")
+    return layer
 
 
 def _deployment(

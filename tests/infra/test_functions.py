@@ -26,6 +26,7 @@ from tests.infra.conftest import (
     SENDER_EMAIL,
     VENDOR_NAME,
     Deployment,
+    Synthesis,
 )
 
 # What each right must put in a function's environment, and the only IAM service it may open.
@@ -106,6 +107,20 @@ def test_every_function_runs_python_3_14_on_arm_with_both_layers(deployment: Dep
     for layer in deployment.resources("AWS::Lambda::LayerVersion").values():
         assert layer["Properties"]["CompatibleRuntimes"] == ["python3.14"]
         assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+
+
+def test_the_layers_ship_the_byte_code_built_for_lambdas_python_and_no_other(
+    stack: Deployment, synthesis: Synthesis
+) -> None:
+    dependencies_layer = stack.logical_id(
+        f"{constants.FUNCTIONS}{constants.DEPENDENCIES_LAYER}", "AWS::Lambda::LayerVersion"
+    )
+    content = stack.resources("AWS::Lambda::LayerVersion")[dependencies_layer]["Properties"]["Content"]
+    # The asset is staged in the cloud assembly under its hash, as it will be zipped.
+    staged = synthesis.outdir / f"asset.{content['S3Key'].removesuffix('.zip')}"
+    shipped = {path.name for path in (staged / "python" / "compiled" / "__pycache__").iterdir()}
+    # make build compiles for python3.14 (infra/build.py); byte code of another Python is dead weight.
+    assert shipped == {"module.cpython-314.pyc"}
 
 
 def test_environment_names_what_each_right_grants_and_nothing_more(deployment: Deployment) -> None:
