@@ -5,10 +5,11 @@
 - ``build/layer-deps``: the third-party runtime packages as Linux arm64 wheels for the Lambda
   Python version, at the versions pinned in ``requirements.lock`` (as ``.venv`` is).
 
-Both layers get byte code when this machine has an interpreter of Lambda's Python version
-(``python3.14``): Lambda mounts layers read-only, so without it every cold start compiles every module
-it imports (about half of a cold start's import time). Without that interpreter the build says so
-and ships source only, which works, more slowly.
+Both layers get byte code for Lambda's Python version: Lambda mounts layers read-only, so without it
+every cold start compiles every module it imports (about half of a cold start's import time). It is
+compiled by an interpreter of that version on this machine (``python3.14``), else in CDK's build
+image for it if Docker runs here; with neither the build says so and ships source only, which works,
+more slowly.
 
 Usage: ``python -m infra.build --platform manylinux2014_aarch64 --python-version 3.14 PACKAGE...``
 """
@@ -16,6 +17,7 @@ Usage: ``python -m infra.build --platform manylinux2014_aarch64 --python-version
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -117,38 +119,74 @@ def interpreter_for(python_version: str) -> str | None:
     return found if ran.returncode == 0 and ran.stdout.strip() == python_version else None
 
 
+COMPILE = ["-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash"]
+
+
 def compile_layer(layer: Path, interpreter: str) -> int:
     """Byte code for every module of ``layer`` by ``interpreter``, and how many files it wrote.
 
     The files are ``unchecked-hash``: Python uses them without comparing the source's timestamp,
     which the asset's zip does not keep (the layer never changes once published). The source stays
     beside them, for tracebacks."""
+    subprocess.run([interpreter, *COMPILE, str(layer / "python")], check=True)  # noqa: S603
+    return _compiled(layer)
+
+
+def build_image(python_version: str) -> str:
+    """The image CDK bundles Python functions in: Lambda's Python, as AWS builds it."""
+    return f"public.ecr.aws/sam/build-python{python_version}"
+
+
+def docker_works() -> bool:
+    docker = shutil.which("docker")
+    if docker is None:
+        return False
+    try:
+        ran = subprocess.run([docker, "info"], capture_output=True, timeout=30, check=False)  # noqa: S603
+    except subprocess.TimeoutExpired:
+        return False
+    return ran.returncode == 0
+
+
+def compile_layer_in_docker(layer: Path, python_version: str) -> int:
+    """``compile_layer`` with the Python of CDK's build image, for a machine without that Python:
+    the layer mounted in the container, the files written as this user."""
     command = [
-        interpreter,
-        "-m",
-        "compileall",
-        "-q",
-        "-j",
-        "0",
-        "--invalidation-mode",
-        "unchecked-hash",
-        str(layer / "python"),
+        "docker",
+        "run",
+        "--rm",
+        "--user",
+        f"{os.getuid()}:{os.getgid()}",
+        "--volume",
+        f"{layer.resolve()}:/layer",
+        build_image(python_version),
+        "python",
+        *COMPILE,
+        "/layer/python",
     ]
-    subprocess.run(command, check=True)  # noqa: S603 (an interpreter of the runtime's version)
+    subprocess.run(command, check=True)  # noqa: S603 (docker from PATH, our own arguments)
+    return _compiled(layer)
+
+
+def _compiled(layer: Path) -> int:
     return sum(1 for _ in (layer / "python").rglob("*.pyc"))
 
 
 def compile_layers(layers: Sequence[Path], python_version: str) -> str:
-    """Compile ``layers`` for ``python_version`` if an interpreter of it is here; what was done."""
+    """Compile ``layers`` for ``python_version`` with an interpreter of it on this machine, else in
+    CDK's build image if Docker runs here; what was done."""
     interpreter = interpreter_for(python_version)
-    if interpreter is None:
-        return (
-            f"no python{python_version} on this machine: the layers ship without byte code, so Lambda "
-            "compiles every module at each cold start. Install Python "
-            f"{python_version} and run make build again for faster cold starts."
-        )
-    written = sum(compile_layer(layer, interpreter) for layer in layers)
-    return f"byte code for Python {python_version}: {written} files"
+    if interpreter is not None:
+        written = sum(compile_layer(layer, interpreter) for layer in layers)
+        return f"byte code for Python {python_version}: {written} files"
+    if docker_works():
+        written = sum(compile_layer_in_docker(layer, python_version) for layer in layers)
+        return f"byte code for Python {python_version}, in {build_image(python_version)}: {written} files"
+    return (
+        f"no python{python_version} and no Docker on this machine: the layers ship without byte code, "
+        f"so Lambda compiles every module at each cold start. Install Python {python_version} (or "
+        "Docker) and run make build again for faster cold starts."
+    )
 
 
 def placeholder_layer(destination: Path) -> Path:

@@ -5,6 +5,8 @@ No network: the pip run itself is not executed here (``make build`` does it).
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 import sys
@@ -253,3 +255,70 @@ def test_with_an_interpreter_of_lambdas_version_every_layer_is_compiled(
     tag = sys.implementation.cache_tag
     for layer in (first, second):
         assert (layer / "python" / "shipped" / "__pycache__" / f"__init__.{tag}.pyc").is_file()
+
+
+# Docker cannot run here (no daemon, no registry): this stand-in records its command and does what
+# the build image would, with this interpreter, on the mounted folder.
+FAKE_DOCKER = """#!{python}
+import json, os, subprocess, sys
+arguments = sys.argv[1:]
+with open(os.environ["DOCKER_CALLS"], "a") as calls:
+    calls.write(json.dumps(arguments) + "\\n")
+if arguments[0] == "info":
+    sys.exit(int(os.environ.get("DOCKER_INFO_EXIT", "0")))
+host, inside = arguments[arguments.index("--volume") + 1].split(":")
+command = arguments[arguments.index("--volume") + 3 :]
+assert command[0] == "python"
+sys.exit(subprocess.run([sys.executable] + [a.replace(inside, host) for a in command[1:]]).returncode)
+"""
+
+
+def _fake_docker(bin_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    docker = bin_dir / "docker"
+    docker.write_text(FAKE_DOCKER.format(python=sys.executable))
+    docker.chmod(0o755)
+    calls = tmp_path / "docker-calls.jsonl"
+    monkeypatch.setenv("DOCKER_CALLS", str(calls))
+    return calls
+
+
+def test_without_that_python_the_layers_are_compiled_in_cdks_build_image_when_docker_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = _path_with(tmp_path, monkeypatch)  # no python3.14 on the PATH
+    calls = _fake_docker(bin_dir, tmp_path, monkeypatch)
+    layer = _layer(tmp_path)
+
+    said = build.compile_layers([layer], "3.14")
+
+    assert said == "byte code for Python 3.14, in public.ecr.aws/sam/build-python3.14: 1 files"
+    info, run = [json.loads(line) for line in calls.read_text().splitlines()]
+    assert info == ["info"]
+    assert run[:5] == ["run", "--rm", "--user", f"{os.getuid()}:{os.getgid()}", "--volume"]
+    assert run[5:8] == [f"{layer.resolve()}:/layer", "public.ecr.aws/sam/build-python3.14", "python"]
+    assert run[8:] == [*build.COMPILE, "/layer/python"]
+    assert len(list(layer.rglob("*.pyc"))) == 1
+
+
+def test_the_build_image_is_the_one_cdk_bundles_lambdas_python_in() -> None:
+    from aws_cdk import aws_lambda
+
+    from infra.functions import RUNTIME
+
+    version = RUNTIME.name.removeprefix("python")
+    assert build.build_image(version) == RUNTIME.bundling_image.image
+    assert build.build_image("3.14") == aws_lambda.Runtime.PYTHON_3_14.bundling_image.image
+
+
+def test_a_docker_whose_daemon_is_down_compiles_nothing_and_the_build_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = _path_with(tmp_path, monkeypatch)
+    _fake_docker(bin_dir, tmp_path, monkeypatch)
+    monkeypatch.setenv("DOCKER_INFO_EXIT", "1")
+    layer = _layer(tmp_path)
+
+    said = build.compile_layers([layer], "3.14")
+
+    assert said.startswith("no python3.14 and no Docker on this machine")
+    assert list(layer.rglob("*.pyc")) == []
