@@ -9,6 +9,11 @@ in the same run (never an absolute time), printed as a table and written to benc
 - `validate_cold_ratio`: a fresh process that imports the handler and validates once, against a
   fresh process that imports boto3 and does one `GetItem`.
 - `cold_ratio_<function>`: importing each function's handler against a bare `import boto3`.
+  Every cold process reads byte code of the standard library only (as Lambda's runtime has it) and
+  compiles the packages and our modules it imports (as from a layer shipped without byte code),
+  whatever `__pycache__` this machine holds: a `PYTHONPYCACHEPREFIX` of the standard library's.
+- `byte_code_import_ratio`: importing the license API's handler with byte code (as `make build`
+  ships the layers when it can compile them) against without.
 
 - `expiry_reads_per_due`: DynamoDB read requests of one run of the lifecycle job per license it
   had to handle, among many licenses that were not due (the indexes keep it flat as they grow).
@@ -28,8 +33,10 @@ import secrets
 import statistics
 import subprocess
 import sys
+import sysconfig
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +45,21 @@ COLD_RUNS = 7
 WARM_RUNS = 200
 
 
-def median_seconds(action: Callable[[], Any], runs: int) -> float:
-    timings = []
+def _seconds(action: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def median_ratio(action: Callable[[], Any], baseline: Callable[[], Any], runs: int) -> float:
+    """Median of `action` over median of `baseline`, run in turns so that a busy moment of the
+    machine weighs on both alike."""
+    timings: list[float] = []
+    base: list[float] = []
     for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        timings.append(time.perf_counter() - start)
-    return statistics.median(timings)
+        base.append(_seconds(baseline))
+        timings.append(_seconds(action))
+    return statistics.median(timings) / statistics.median(base)
 
 
 def process_seconds(code: str, environment: dict[str, str]) -> float:
@@ -58,15 +73,39 @@ def process_seconds(code: str, environment: dict[str, str]) -> float:
     return float(result.stdout.strip().splitlines()[-1])
 
 
-def cold_ratio(code: str, baseline: str, environment: dict[str, str]) -> float:
+def cold_ratio(
+    code: str, baseline: str, environment: dict[str, str], baseline_environment: dict[str, str] | None = None
+) -> float:
     """Median of `code` over median of `baseline`, each in fresh interpreters, run in turns so that
     a busy moment of the machine weighs on both alike."""
     measured: list[float] = []
     base: list[float] = []
     for _ in range(COLD_RUNS):
-        base.append(process_seconds(baseline, environment))
+        base.append(process_seconds(baseline, baseline_environment or environment))
         measured.append(process_seconds(code, environment))
     return statistics.median(measured) / statistics.median(base)
+
+
+def without_byte_code(environment: dict[str, str], cache: Path, code: Sequence[str]) -> dict[str, str]:
+    """Processes that read byte code of the standard library only, as Lambda's runtime has it, and
+    compile every package and module of ours they import, as from a layer shipped without byte
+    code; they write none. `cache` gets the standard library's byte code of what `code` imports."""
+    writing = with_byte_code(environment, cache)
+    for each in code:
+        process_seconds(each, writing)
+    standard_library = Path(sysconfig.get_paths()["stdlib"]).resolve()
+    for compiled in list(cache.rglob("*.pyc")):
+        source = Path("/") / compiled.relative_to(cache)
+        if standard_library not in source.parents:
+            compiled.unlink()
+    return {**environment, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": str(cache)}
+
+
+def with_byte_code(environment: dict[str, str], cache: Path) -> dict[str, str]:
+    """Processes that read (and, the first time, write) byte code under `cache`."""
+    compiled = {**environment, "PYTHONPYCACHEPREFIX": str(cache)}
+    compiled.pop("PYTHONDONTWRITEBYTECODE", None)
+    return compiled
 
 
 def load_handler_code(name: str) -> str:
@@ -169,11 +208,11 @@ def measure(session: Any, environment: dict[str, str]) -> dict[str, float]:
     from licensing import wiring
 
     handler_client = wiring.store().dynamodb
-    bare = median_seconds(
-        lambda: handler_client.get_item(TableName=LOCAL.table, Key=key, ConsistentRead=True), WARM_RUNS
+    results["validate_warm_ratio"] = median_ratio(
+        lambda: invoke("license_api", event),
+        lambda: handler_client.get_item(TableName=LOCAL.table, Key=key, ConsistentRead=True),
+        WARM_RUNS,
     )
-    warm = median_seconds(lambda: invoke("license_api", event), WARM_RUNS)
-    results["validate_warm_ratio"] = warm / bare
 
     # Usage tracking: the first validation of the day writes the site's usage, the other nine none.
     usage_counter = RequestCounter(handler_client)
@@ -195,17 +234,37 @@ def measure(session: Any, environment: dict[str, str]) -> dict[str, float]:
         + "import json\n"
         + "assert answer['statusCode'] == 200 and json.loads(answer['body'])['valid'] is True, answer"
     )
-    results["validate_cold_ratio"] = cold_ratio(handler_cold, bare_cold, environment)
-
     results["expiry_reads_per_due"] = expiry_reads_per_due(store, counter, product, account, today)
 
-    for function in catalogue.FUNCTIONS:
-        if function.code:  # shares another function's handler, measured under that name
-            continue
-        results[f"cold_ratio_{function.name}"] = cold_ratio(
-            load_handler_code(function.name), "import boto3", environment
-        )
+    handlers = {
+        function.name: load_handler_code(function.name)
+        for function in catalogue.FUNCTIONS
+        if not function.code  # shares another function's handler, measured under that name
+    }
+    with tempfile.TemporaryDirectory() as standard, tempfile.TemporaryDirectory() as every:
+        cold = without_byte_code(environment, Path(standard), [bare_cold, handler_cold, *handlers.values()])
+        compiled = with_byte_code(environment, Path(every))
+        results |= cold_figures(cold, compiled, bare_cold, handler_cold, handlers)
+
     return {name: round(value, 3) for name, value in results.items()}
+
+
+def cold_figures(
+    cold: dict[str, str],
+    compiled: dict[str, str],
+    bare_cold: str,
+    handler_cold: str,
+    handlers: dict[str, str],
+) -> dict[str, float]:
+    """The fresh-process figures: `cold` without byte code but the standard library's, `compiled`
+    with byte code of everything (for `byte_code_import_ratio`)."""
+    figures = {"validate_cold_ratio": cold_ratio(handler_cold, bare_cold, cold)}
+    for name, code in handlers.items():
+        figures[f"cold_ratio_{name}"] = cold_ratio(code, "import boto3", cold)
+    license_api = handlers["license_api"]
+    process_seconds(license_api, compiled)  # compiles it once, as make build does
+    figures["byte_code_import_ratio"] = cold_ratio(license_api, license_api, compiled, cold)
+    return figures
 
 
 READS = {"GetItem", "Query", "BatchGetItem", "Scan"}
