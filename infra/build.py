@@ -127,8 +127,9 @@ def compile_layer(layer: Path, interpreter: str) -> int:
 
     The files are ``unchecked-hash``: Python uses them without comparing the source's timestamp,
     which the asset's zip does not keep (the layer never changes once published). The source stays
-    beside them, for tracebacks."""
-    subprocess.run([interpreter, *COMPILE, str(layer / "python")], check=True)  # noqa: S603
+    beside them, for tracebacks. A module that does not compile (compileall names it) ships as
+    source and fails nothing: it fails only if something imports it, as it would anyway."""
+    subprocess.run([interpreter, *COMPILE, str(layer / "python")], check=False)  # noqa: S603
     return _compiled(layer)
 
 
@@ -164,7 +165,9 @@ def compile_layer_in_docker(layer: Path, python_version: str) -> int:
         *COMPILE,
         "/layer/python",
     ]
-    subprocess.run(command, check=True)  # noqa: S603 (docker from PATH, our own arguments)
+    # As compile_layer: a module that does not compile ships as source. A Docker that cannot run
+    # the image (no network, say) leaves the layer as it was, and the count says so.
+    subprocess.run(command, check=False)  # noqa: S603 (docker from PATH, our own arguments)
     return _compiled(layer)
 
 
@@ -181,6 +184,11 @@ def compile_layers(layers: Sequence[Path], python_version: str) -> str:
         return f"byte code for Python {python_version}: {written} files"
     if docker_works():
         written = sum(compile_layer_in_docker(layer, python_version) for layer in layers)
+        if not written:
+            return (
+                f"{build_image(python_version)} wrote no byte code (see Docker's error above): the "
+                "layers ship source only, so Lambda compiles every module at each cold start."
+            )
         return f"byte code for Python {python_version}, in {build_image(python_version)}: {written} files"
     return (
         f"no python{python_version} and no Docker on this machine: the layers ship without byte code, "

@@ -322,3 +322,30 @@ def test_a_docker_whose_daemon_is_down_compiles_nothing_and_the_build_says_so(
 
     assert said.startswith("no python3.14 and no Docker on this machine")
     assert list(layer.rglob("*.pyc")) == []
+
+
+def test_a_module_that_does_not_compile_ships_as_source_and_fails_no_build(tmp_path: Path) -> None:
+    layer = _layer(tmp_path)
+    broken = layer / "python" / "shipped" / "broken.py"
+    broken.write_text("def (:\n")  # another Python's syntax, say
+
+    written = build.compile_layer(layer, sys.executable)
+
+    assert written == 1  # the module that compiles
+    assert broken.read_text() == "def (:\n"
+
+
+def test_a_docker_that_cannot_run_the_image_leaves_source_and_the_build_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = _path_with(tmp_path, monkeypatch)
+    docker = bin_dir / "docker"
+    # `docker info` answers; `docker run` fails as an image that cannot be pulled does.
+    docker.write_text(f"#!{sys.executable}\nimport sys\nsys.exit(0 if sys.argv[1] == 'info' else 125)\n")
+    docker.chmod(0o755)
+    layer = _layer(tmp_path)
+
+    said = build.compile_layers([layer], "3.14")
+
+    assert said.startswith("public.ecr.aws/sam/build-python3.14 wrote no byte code")
+    assert list(layer.rglob("*.pyc")) == []
