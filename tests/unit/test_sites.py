@@ -252,3 +252,14 @@ def test_is_development_site(raw: str, expected: tuple[str, bool]) -> None:
 def test_is_development_site_rejects_an_invalid_site() -> None:
     with pytest.raises(InvalidInput):
         is_development_site("exa mple.com", DEFAULT_DEVELOPMENT_HOSTS)
+
+
+def test_an_ascii_host_is_mapped_as_uts_46_maps_it() -> None:
+    """normalize_site lowers an ASCII host itself rather than load the idna tables: the same as
+    UTS 46's mapping (browsers'), for every ASCII character, or the fast path would count two
+    spellings of a site as two."""
+    import idna
+
+    for code in range(128):
+        host = f"shop{chr(code)}Example"
+        assert host.lower() == idna.uts46_remap(host, std3_rules=False, transitional=False), repr(host)

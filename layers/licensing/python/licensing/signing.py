@@ -8,7 +8,6 @@ import hashlib
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from .errors import TransientError
 
@@ -32,7 +31,9 @@ class Signer:
 
     @property
     def public_key(self) -> bytes:
-        return self.private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        # public_bytes_raw, not public_bytes(Encoding.Raw, ...): the serialization module (SSH, PEM
+        # and their ciphers) would double what a cold start imports of cryptography.
+        return self.private_key.public_key().public_bytes_raw()
 
     @property
     def kid(self) -> str:

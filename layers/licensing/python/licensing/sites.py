@@ -10,9 +10,10 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Sequence
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
-import idna
+if TYPE_CHECKING:
+    from types import ModuleType
 
 from .errors import InvalidInput
 
@@ -98,11 +99,15 @@ def _check_port(port: str) -> None:
 def _normalize_host(host: str) -> str:
     if any(character.isspace() for character in host):
         raise InvalidInput(f"the host {host!r} contains spaces")
-    try:
-        # UTS 46 maps case, full-width letters and ideographic dots the way browsers do.
-        mapped = idna.uts46_remap(host, std3_rules=False, transitional=False)
-    except idna.IDNAError as error:
-        raise InvalidInput(f"the host {host!r} contains invalid characters ({error})") from None
+    if host.isascii():
+        mapped = host.lower()  # what UTS 46 maps ASCII to (a unit test holds the two together)
+    else:
+        idna = _idna()
+        try:
+            # UTS 46 maps case, full-width letters and ideographic dots the way browsers do.
+            mapped = idna.uts46_remap(host, std3_rules=False, transitional=False)
+        except idna.IDNAError as error:
+            raise InvalidInput(f"the host {host!r} contains invalid characters ({error})") from None
     mapped = mapped.removesuffix(".")
     if not mapped:
         raise InvalidInput("the site is empty: give a URL or a host name")
@@ -121,15 +126,24 @@ def _normalize_host(host: str) -> str:
     return normalized
 
 
+def _idna() -> ModuleType:
+    """The idna package, for the names that are not plain ASCII: most sites are, and a validation's
+    cold start need not load its Unicode tables."""
+    import idna
+
+    return idna
+
+
 def _ascii_label(label: str, host: str) -> str:
     if not label:
         raise InvalidInput(f"the host {host!r} has an empty label (two dots in a row)")
-    try:
-        # An ASCII "xn--" label must be valid punycode; alabel checks it or encodes a Unicode label.
-        if not label.isascii() or label.startswith("xn--"):
+    if not label.isascii() or label.startswith("xn--"):
+        idna = _idna()
+        try:
+            # An ASCII "xn--" label must be valid punycode; alabel checks it or encodes a Unicode one.
             label = idna.alabel(label).decode("ascii")
-    except idna.IDNAError as error:
-        raise InvalidInput(f"the host {host!r} is not a valid internationalised name ({error})") from None
+        except idna.IDNAError as error:
+            raise InvalidInput(f"the host {host!r} is not a valid internationalised name ({error})") from None
     if len(label) > MAX_LABEL_LENGTH:
         raise InvalidInput(f"the host {host!r} has a label longer than {MAX_LABEL_LENGTH} characters")
     if not _LABEL.match(label):

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from typing import TYPE_CHECKING
+
 from packaging.version import InvalidVersion, Version
 
 from .errors import InvalidInput
+
+if TYPE_CHECKING:
+    from packaging.specifiers import SpecifierSet
 
 _PRE_ORDER = {"a": "1", "b": "2", "rc": "3"}
 
@@ -31,6 +35,10 @@ def version_sort_key(text: str) -> str:
 
 
 def parse_specifier(text: str) -> SpecifierSet:
+    # Imported here: packaging.specifiers loads packaging.tags (platform sniffing, the costliest
+    # part of packaging), and the store's keys import this module on every function's cold path.
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
     try:
         return SpecifierSet(text)
     except InvalidSpecifier as error:
