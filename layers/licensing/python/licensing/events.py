@@ -30,7 +30,8 @@ class Event(BaseModel):
     queue: ClassVar[str] = "transactional"
 
     # Unknown fields from a newer producer are ignored on read, so a rolling deploy drops nothing.
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Built at first use (defer_build): each function sends or reads a few of these.
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     dedupe_key: str | None = None
 
@@ -121,7 +122,7 @@ class SiteLimitReached(LicenseEvent):
 class Reminder(BaseModel):
     """One license due a reminder: `days_left` days before the term that ends on `ends_on`."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     license_id: str
     ends_on: str

@@ -75,7 +75,9 @@ DEFAULT_DEVELOPMENT_HOSTS: tuple[str, ...] = (
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+    # defer_build: a model's validator is built at its first use, so that a function's cold start
+    # builds only the models its path reads (a validation: License), not all of them.
+    model_config = ConfigDict(extra="ignore", validate_assignment=True, defer_build=True)
 
 
 class Price(_Model):

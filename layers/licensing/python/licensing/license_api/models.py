@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..request_patterns import KEY_PATTERN, SITE_DESCRIPTION, SITE_FORMAT, VERSION_PATTERN
 
@@ -44,7 +44,12 @@ def _version(what: str) -> Any:
     return Field(default=None, max_length=64, pattern=VERSION_PATTERN, description=what + " PEP 440.")
 
 
-class ValidateRequest(BaseModel):
+class _Model(BaseModel):
+    # Built at first use: a function validates a few of these, and a cold start builds only those.
+    model_config = ConfigDict(defer_build=True)
+
+
+class ValidateRequest(_Model):
     key: str = _key()
     product: str | None = Field(
         default=None, max_length=64, description="The product slug of the extension: always send it."
@@ -55,20 +60,20 @@ class ValidateRequest(BaseModel):
     host_version: str | None = _version("The host's version (e.g. EspoCRM's), recorded as the site's usage.")
 
 
-class ActivateRequest(BaseModel):
+class ActivateRequest(_Model):
     key: str = _key()
     site: str = _site(True, "The site (a URL or a host) to activate.")
     product: str | None = Field(default=None, max_length=64, description="The product slug of the extension.")
     nonce: str | None = _nonce()
 
 
-class DeactivateRequest(BaseModel):
+class DeactivateRequest(_Model):
     key: str = _key()
     site: str = _site(True, "The activated site (a URL or a host) to free.")
     nonce: str | None = _nonce()
 
 
-class UpdatesRequest(BaseModel):
+class UpdatesRequest(_Model):
     key: str = _key()
     product: str = Field(min_length=1, max_length=64, description="The product slug of the extension.")
     site: str | None = _site()
@@ -80,13 +85,13 @@ class UpdatesRequest(BaseModel):
     nonce: str | None = _nonce()
 
 
-class LicenseFileRequest(BaseModel):
+class LicenseFileRequest(_Model):
     key: str = _key()
     site: str | None = _site()
     nonce: str | None = _nonce()
 
 
-class LicenseView(BaseModel):
+class LicenseView(_Model):
     """What a key holder may learn of its license: nothing of the customer, other sites or billing."""
 
     id: str = Field(description="The license's id.")
@@ -111,7 +116,7 @@ _ECHO = "The request's nonce, echoed."
 _TIMESTAMP = "When the answer was made (UTC, ISO 8601)."
 
 
-class ValidateAnswer(BaseModel):
+class ValidateAnswer(_Model):
     valid: bool = Field(description="Whether the extension may run (GRACE_PERIOD is still valid).")
     code: str = Field(description=_CODE + " SITE_NOT_ACTIVATED or PRODUCT_MISMATCH.")
     detail: str = Field(description=_DETAIL)
@@ -120,7 +125,7 @@ class ValidateAnswer(BaseModel):
     timestamp: str = Field(description=_TIMESTAMP)
 
 
-class ActivateAnswer(BaseModel):
+class ActivateAnswer(_Model):
     activated: bool = Field(description="Whether the site is now activated.")
     code: str = Field(description="VALID, or why not: NOT_FOUND, TOO_MANY_SITES, RATE_LIMITED, " + _CODE)
     detail: str = Field(description=_DETAIL)
@@ -129,7 +134,7 @@ class ActivateAnswer(BaseModel):
     timestamp: str = Field(description=_TIMESTAMP)
 
 
-class DeactivateAnswer(BaseModel):
+class DeactivateAnswer(_Model):
     deactivated: bool = Field(description="Whether the site was freed.")
     code: str = Field(description="VALID, or NOT_FOUND when the key or the site is unknown.")
     detail: str = Field(description=_DETAIL)
@@ -138,7 +143,7 @@ class DeactivateAnswer(BaseModel):
     timestamp: str = Field(description=_TIMESTAMP)
 
 
-class LatestRelease(BaseModel):
+class LatestRelease(_Model):
     version: str = Field(description="The release's version.")
     released_at: str = Field(description="When it was published (UTC, ISO 8601).")
     notes_markdown: str = Field(description="Its release notes, Markdown.")
@@ -151,7 +156,7 @@ class LatestRelease(BaseModel):
     download_expires_at: str | None = Field(description="When download_url expires (UTC, ISO 8601).")
 
 
-class UpdatesAnswer(BaseModel):
+class UpdatesAnswer(_Model):
     code: str = Field(description=_CODE)
     update_available: bool = Field(description="Whether latest is newer than current_version.")
     latest: LatestRelease | None = Field(
@@ -169,7 +174,7 @@ class UpdatesAnswer(BaseModel):
     timestamp: str = Field(description=_TIMESTAMP)
 
 
-class LicenseFile(BaseModel):
+class LicenseFile(_Model):
     kid: str = Field(description="The signing key's id in GET /v1/keys.")
     alg: str = Field(description="Ed25519.")
     payload: str = Field(
@@ -180,23 +185,23 @@ class LicenseFile(BaseModel):
     timestamp: str = Field(description=_TIMESTAMP)
 
 
-class PublicKey(BaseModel):
+class PublicKey(_Model):
     kid: str = Field(description="The key's id, as X-Signature-Key-Id names it.")
     alg: str = Field(description="Ed25519.")
     public_key: str = Field(description="Base64 of the 32 raw bytes of the Ed25519 public key.")
 
 
-class PublicKeys(BaseModel):
+class PublicKeys(_Model):
     keys: list[PublicKey] = Field(
         description="The signing key and, during a rotation, the next or previous one."
     )
 
 
-class Health(BaseModel):
+class Health(_Model):
     status: str = Field(description="ok")
 
 
-class EspoCrmRelease(BaseModel):
+class EspoCrmRelease(_Model):
     version: str = Field(
         description="The newest release's version; EspoCRM compares it with the installed one."
     )
