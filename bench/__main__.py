@@ -227,9 +227,12 @@ def measure(session: Any, environment: dict[str, str]) -> dict[str, float]:
     )
     handler_cold = (
         load_handler_code("license_api")
-        + "from licensing.devserver.functions import LambdaContext\n"
-        + "from licensing import catalogue\n"
-        + f"answer = module.lambda_handler({event!r}, LambdaContext(catalogue.function('license_api')))\n"
+        # Lambda's runtime passes its own context, loaded before the handler: not the dev server's.
+        + "class Context:\n"
+        + "    function_name, memory_limit_in_mb, aws_request_id = 'license_api', 1024, 'cold'\n"
+        + "    invoked_function_arn = 'arn:aws:lambda:eu-west-1:123456789012:function:license_api'\n"
+        + "    def get_remaining_time_in_millis(self): return 10_000\n"
+        + f"answer = module.lambda_handler({event!r}, Context())\n"
         # A cold run that failed would measure an error page, not a validation.
         + "import json\n"
         + "assert answer['statusCode'] == 200 and json.loads(answer['body'])['valid'] is True, answer"
