@@ -21,6 +21,7 @@ from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
 from . import urls, wiring
 from .errors import InvalidInput, LicensingError
+from .mail import environment  # and jinja2, in the init phase: nearly every answer is a page
 from .models import Contact
 from .web import JSON, error_body, request_id
 
@@ -126,8 +127,6 @@ class Pages:
     def page(
         self, template: str, *, status: int = 200, cookies: list[Cookie] | None = None, **context: Any
     ) -> Response[str]:
-        from .mail import environment
-
         settings = wiring.settings()
         nonce = secrets.token_urlsafe(16)
         html = environment(settings.templates_dir).get_template(f"{self.folder}/{template}.html")

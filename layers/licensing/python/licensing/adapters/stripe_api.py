@@ -7,6 +7,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+# At import: every webhook checks a signature with it, and a function importing this adapter pays
+# for the SDK in Lambda's init phase rather than in its first request (the portal, which needs it
+# only to start a checkout, gets this module from `wiring` when it does).
+import stripe
 from aws_lambda_powertools import Logger
 
 from ..errors import InvalidInput, TransientError
@@ -66,8 +70,6 @@ def verify_event(payload: bytes, signature_header: str | None, secrets: tuple[st
 
     Several secrets may be configured while one is rotated: any of them may have signed.
     """
-    import stripe
-
     if not signature_header:
         raise InvalidInput("Missing Stripe-Signature header.")
     if not secrets:
@@ -105,8 +107,6 @@ class StripeApi:
 
     def _stripe(self) -> Any:
         if self._client is None:
-            import stripe
-
             # Well inside the function's timeout: a slow Stripe is a retry, not a timed-out Lambda.
             options: dict[str, Any] = {
                 "max_network_retries": 2,
@@ -118,8 +118,6 @@ class StripeApi:
         return self._client
 
     def _call(self, what: str, call: Any) -> Any:
-        import stripe
-
         try:
             answer = call()
         except stripe.InvalidRequestError:
