@@ -304,42 +304,17 @@ def expiry_reads_per_due(
 
 
 def api_event(path: str, body: dict[str, Any]) -> dict[str, Any]:
-    """A POST as API Gateway's HTTP API delivers it (payload format 2.0)."""
-    now = datetime_now()
-    return {
-        "version": "2.0",
-        "routeKey": "ANY /v1/{proxy+}",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {"content-type": "application/json", "host": "bench.local"},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "bench",
-            "domainName": "bench.local",
-            "domainPrefix": "bench",
-            "http": {
-                "method": "POST",
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1",
-                "userAgent": "bench",
-            },
-            "requestId": "bench",
-            "routeKey": "ANY /v1/{proxy+}",
-            "stage": "$default",
-            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "timeEpoch": int(now.timestamp() * 1000),
-        },
-        "pathParameters": {"proxy": path.removeprefix("/v1/")},
-        "body": json.dumps(body),
-        "isBase64Encoded": False,
-    }
+    """A POST as API Gateway's HTTP API delivers it (payload format 2.0), as the dev server builds it."""
+    from licensing.devserver.gateway import json_request_event
 
-
-def datetime_now() -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
+    return json_request_event(
+        path,
+        body,
+        route_key="ANY /v1/{proxy+}",
+        path_parameters={"proxy": path.removeprefix("/v1/")},
+        request_id="bench",
+        host="bench.local",
+    )
 
 
 if __name__ == "__main__":

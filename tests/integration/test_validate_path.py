@@ -19,6 +19,7 @@ import pytest
 from licensing import catalogue, wiring
 from licensing.adapters.dynamo import DynamoStore
 from licensing.devserver.functions import LambdaContext, load_handler, module_name
+from licensing.devserver.gateway import json_request_event
 from licensing.license_api import answers
 from licensing.services.issuing import issue_licenses
 from tests import factories
@@ -32,21 +33,15 @@ def event(
     path: str, body: dict[str, Any] | str, method: str = "POST", request_id: str = "req-validate-path"
 ) -> dict[str, Any]:
     """A request as API Gateway's HTTP API delivers it (payload format 2.0)."""
-    return {
-        "version": "2.0",
-        "routeKey": "ANY /v1/{proxy+}",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {"content-type": "application/json", "host": "api.test"},
-        "body": body if isinstance(body, str) else json.dumps(body),
-        "isBase64Encoded": False,
-        "requestContext": {
-            "http": {"method": method, "path": path, "sourceIp": "127.0.0.1", "userAgent": "t"},
-            "requestId": request_id,
-            "routeKey": "ANY /v1/{proxy+}",
-            "stage": "$default",
-        },
-    }
+    return json_request_event(
+        path,
+        body,
+        route_key="ANY /v1/{proxy+}",
+        path_parameters={"proxy": path.removeprefix("/v1/")},
+        method=method,
+        request_id=request_id,
+        host="api.test",
+    )
 
 
 @pytest.fixture
@@ -157,13 +152,13 @@ import json, sys
 from licensing import catalogue
 from licensing.devserver.functions import LambdaContext, load_handler
 from pathlib import Path
-from tests.integration.test_validate_path import event
 
+validation, health_check = json.loads(sys.argv[1])  # built by the test: the builder imports the gateway
 handler = load_handler(catalogue.function("license_api"), Path.cwd())
 context = LambdaContext(catalogue.function("license_api"))
-answer = handler(event("/v1/licenses/validate", {"key": sys.argv[1], "product": "crm-exporter"}), context)
+answer = handler(validation, context)
 resolver = "aws_lambda_powertools.event_handler" in sys.modules
-health = handler(event("/v1/health", "", method="GET"), context)
+health = handler(health_check, context)
 print(json.dumps([answer["statusCode"], json.loads(answer["body"])["valid"], resolver,
                   health["statusCode"], "aws_lambda_powertools.event_handler" in sys.modules]))
 """
@@ -173,8 +168,12 @@ def test_a_cold_process_that_validates_never_imports_the_resolver(aws: dict[str,
     license = issued()
     assert DynamoStore(aws["names"].table).get_license(license.id) is not None
 
+    events = [
+        event("/v1/licenses/validate", {"key": license.display_key, "product": "crm-exporter"}),
+        event("/v1/health", "", method="GET"),
+    ]
     ran = subprocess.run(
-        [sys.executable, "-c", COLD, license.display_key],
+        [sys.executable, "-c", COLD, json.dumps(events)],
         capture_output=True,
         text=True,
         cwd=ROOT,

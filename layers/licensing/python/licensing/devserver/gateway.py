@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl, urlsplit
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, make_server, select_address_family
+from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
 from .. import catalogue
@@ -230,6 +231,30 @@ def build_event(
         event["pathParameters"] = dict(path_parameters)
     event["isBase64Encoded"] = bool(data) and text is None
     return event
+
+
+def json_request_event(
+    path: str,
+    body: Mapping[str, Any] | str,
+    *,
+    route_key: str,
+    path_parameters: Mapping[str, str] | None = None,
+    method: str = "POST",
+    request_id: str = "local",
+    host: str = "api.local",
+) -> dict[str, Any]:
+    """The event of one JSON request (a mapping, or text sent as it is), built as `build_event`
+    builds a served one: for invoking a handler directly (the bench, the tests of one handler)."""
+    data = body if isinstance(body, str) else json.dumps(body)
+    request = EnvironBuilder(
+        path=path,
+        method=method,
+        data=data,
+        content_type=JSON,
+        base_url=f"http://{host}",
+        environ_overrides={"REMOTE_ADDR": "127.0.0.1"},
+    ).get_request()
+    return build_event(request, route_key, path_parameters or {}, request_id)
 
 
 def _as_text(data: bytes, mimetype: str) -> str | None:
