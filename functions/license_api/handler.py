@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
+import licensing.signing  # noqa: F401  (every answer is signed: cryptography in the init phase)
 from licensing import wiring
 from licensing.bodies import refuse_unreadable_json
 from licensing.http import count_status, error_of, proxy_answer, request_id_of
