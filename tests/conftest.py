@@ -45,6 +45,9 @@ os.environ.update(
         "EVENT_BUS_NAME": LOCAL.bus,
         "MAIL_FROM": f"DevCRM Extensions <{LOCAL.sender}>",
         "STAFF_EMAIL": "staff@vendor.test",
+        # Where links point, as the dev server's own default (tests of a served or in-process gateway
+        # set the gateway's URL).
+        "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
         "TOKEN_KEY": secrets.token_hex(32),
         # Each test starts from empty queues (`aws`): moto's documented switch lifts SQS's
         # once-a-minute purge limit.

@@ -164,7 +164,7 @@ def renew(visit: Visit, license_id: str) -> Response[str]:
     if not portal.renewal_offer(store, contact, license_id, today()).online:
         offer = portal.request_renewal(store, wiring.publisher(), contact, license_id, today=today())
         return visit.page("renewal_requested", license=offer.license, product=offer.product)
-    base_url = wiring.settings().public_base_url
+    base_url = wiring.settings().require("public_base_url")
     return redirect(portal.start_renewal(store, wiring.checkout(), contact, license_id, today(), base_url))
 
 

@@ -25,6 +25,8 @@ def fresh() -> Iterator[None]:
         ("EVENT_BUS_NAME", wiring.publisher),
         ("RELEASE_BUCKET", wiring.files),
         ("MAIL_FROM", wiring.mailer),
+        # The links of mails and answers: never a default that sends a customer to 127.0.0.1.
+        ("PUBLIC_BASE_URL", lambda: wiring.settings().require("public_base_url")),
     ],
 )
 def test_a_missing_resource_variable_is_a_clear_error(

@@ -100,7 +100,7 @@ class Pages:
             name=name,
             value=value,
             path=path,
-            secure=wiring.settings().public_base_url.startswith("https://"),
+            secure=wiring.settings().require("public_base_url").startswith("https://"),
             http_only=True,
             max_age=max_age,
             same_site=SameSite.LAX_MODE,
@@ -234,7 +234,7 @@ class CustomerPages(Pages):
                     # Back to this page after signing in (a reminder's renew link); a POST starts over.
                     path = self.app.current_event.path
                     return self.redirect(
-                        urls.login(None if post or path in ("/portal", "/portal/") else path)
+                        urls.login(None if post or path in (urls.PORTAL, urls.portal_home()) else path)
                     )
                 if post:
                     self.check_csrf(str(session["csrf"]))

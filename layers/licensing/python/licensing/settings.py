@@ -34,7 +34,10 @@ class Settings(BaseModel):
     # The vendor's staff: told about what needs a person (a paid checkout without an email, a
     # renewal request); the stack sets it from the `staff_email` context, the dev server locally.
     staff_email: str | None = Field(default=None, alias="STAFF_EMAIL")
-    public_base_url: str = Field(default="http://127.0.0.1:8000", alias="PUBLIC_BASE_URL")
+    # Where the links of mails and answers point, and whether cookies are Secure: the stack sets the
+    # API's URL (or the stage's domain), the dev server its own; no default that would send a
+    # customer to 127.0.0.1 (read with `require`).
+    public_base_url: str | None = Field(default=None, alias="PUBLIC_BASE_URL")
     templates_dir: str = Field(default_factory=_default_templates_dir, alias="TEMPLATES_DIR")
     stripe_webhook_secret: str | None = Field(default=None, alias="STRIPE_WEBHOOK_SECRET")
     stripe_webhook_secret_arn: str | None = Field(default=None, alias="STRIPE_WEBHOOK_SECRET_ARN")

@@ -190,7 +190,7 @@ def updates(
         current_version=request.current_version,
         host_version=request.host_version,
         now=now,
-        base_url=wiring.settings().public_base_url,
+        base_url=wiring.settings().require("public_base_url"),
     )
     response = _json(200, answer.body() | {"nonce": request.nonce, "timestamp": iso_timestamp(now)})
     usage.record_usage(

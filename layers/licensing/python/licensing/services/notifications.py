@@ -130,7 +130,7 @@ def notify(
     if not email.applies(event, subjects):
         logger.info("The email no longer applies (the license changed); not sent", extra=log_fields)
         return 0
-    urls = PublicUrls(settings.public_base_url)
+    urls = PublicUrls(settings.require("public_base_url"))
     context = _common_context(subjects, settings, urls) | email.context(event, subjects)
     key = dedupe_key(event)
     served: list[str] = []  # filled as each send succeeds, so a failure midway still counts them
@@ -218,7 +218,7 @@ def _send_signin(
         context = {
             "vendor_name": settings.vendor_name,
             "contact_name": contact.name if contact else "",
-            "signin_url": PublicUrls(settings.public_base_url).auth(token, event.next),
+            "signin_url": PublicUrls(settings.require("public_base_url")).auth(token, event.next),
             "minutes": SIGNIN_LINK_MINUTES,
         }
         mailer.send(render(settings.templates_dir, SIGNIN.template, [email], context))
@@ -301,7 +301,7 @@ def _personal_context(
 ) -> dict[str, Any]:
     contact = store.get_contact(address)
     personal: dict[str, Any] = {"contact_name": contact.name if contact else ""}
-    urls = PublicUrls(settings.public_base_url)
+    urls = PublicUrls(settings.require("public_base_url"))
     if email.signin_link:
         # Written only for a recipient who is mailed, so a skipped duplicate leaves no live token.
         token = store.create_token(

@@ -89,7 +89,7 @@ def _still_due(
     event: RemindersDue, email: Email, account: Account, *, store: NotificationStore, settings: Settings
 ) -> list[Listed]:
     """The event's licenses that still exist and are still due, soonest end first."""
-    urls = PublicUrls(settings.public_base_url)
+    urls = PublicUrls(settings.require("public_base_url"))
     products: dict[str, Product | None] = {}
     due: list[Listed] = []
     for reminder in event.reminders:
