@@ -22,7 +22,7 @@ from ..markdown import notes_html
 from ..models import Contact, HistoryEntry, License, LicenseStatus, Price, Product, Release
 from ..tokens import TokenKey
 from ..unsubscribe import read_unsubscribe_token
-from ..urls import PublicUrls
+from ..urls import PublicUrls, portal_home
 from . import downloads
 from .validation import deactivate
 
@@ -73,7 +73,7 @@ def safe_next(raw: str | None) -> str | None:
     if "\\" in decoded or "//" in decoded:
         return None
     parts = urlsplit(raw)
-    if parts.scheme or parts.netloc or not parts.path.startswith("/portal/"):
+    if parts.scheme or parts.netloc or not parts.path.startswith(portal_home()):
         return None
     if any(segment in (".", "..") for segment in unquote(parts.path).split("/")):
         return None

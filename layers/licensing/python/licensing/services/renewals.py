@@ -2,8 +2,8 @@
 
 A renewal extends the end date by the term from the later of today and the current end date, and
 moves ACTIVE, grace or EXPIRED to ACTIVE; a SUSPENDED license gets the paid time and keeps its
-pause. `services/purchases` applies the same rule to Stripe renewals (its `_renew`; it is to call
-`renewal_end` and `renewed_status` here once its split lands, so that the rule lives once)."""
+pause. Stripe renewals (`services/purchases/renewals.py`) apply the same rule: the end date from
+`lifecycle.renewal_end`, the status from `renewed_status` here."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from ..errors import Conflict, InvalidInput
 from ..events import Event, SiteLimitReached
 from ..keys import license_id_for_key, lookup_key
 from ..lifecycle import EXPIRED, VALID, days_left, is_valid, keeps_running, updates_until, validity_code
-from ..models import HistoryEntry, License, Site
+from ..models import HistoryEntry, License, LicenseStatus, Site
 from ..sites import is_development_host, normalize_site
 from .licenses import retry_on_conflict
 
@@ -76,7 +76,7 @@ def license_view(license: License | None, today: date, host: str | None) -> dict
 def _shown_status(license: License, today: date) -> str:
     # Expiry is computed at read time, whatever the daily job has written down yet.
     code = validity_code(license, today)
-    return "EXPIRED" if code == EXPIRED else license.status.value
+    return LicenseStatus.EXPIRED.value if code == EXPIRED else license.status.value
 
 
 def find_license(store: LicenseReader, key: str) -> License | None:

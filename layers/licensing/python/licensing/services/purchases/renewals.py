@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ...errors import NotFound, TransientError, TransitionRefused
+from ...errors import NotFound, TransientError
 from ...events import LicenseRenewed
-from ...lifecycle import Action, renewal_end, transition
+from ...lifecycle import renewal_end
 from ...models import License, LicenseStatus, Payment, PaymentStatus
 from ..licenses import Change, update_license
+from ..renewals import renewed_status
 from .chargebacks import Chargebacks
 from .context import PurchaseContext, entry, logger
 from .payments import order_payments
@@ -126,10 +127,7 @@ class Renewals:
                 until if until is not None else renewal_end(license.ends_on, self.context.today(), months)
             )
             new_end = max(new_end, license.ends_on)
-            try:
-                status = transition(license.status, Action.RENEW)
-            except TransitionRefused:
-                status = license.status  # e.g. SUSPENDED: paid time is added, the pause stays
+            status = renewed_status(license)  # e.g. SUSPENDED: paid time is added, the pause stays
             changed = license.model_copy(
                 update={
                     "ends_on": new_end,
