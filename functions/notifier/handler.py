@@ -22,7 +22,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 # The adapters it uses, imported in Lambda's init phase rather than in the first request.
 import licensing.adapters.dynamo
 import licensing.adapters.events
-import licensing.adapters.ses  # noqa: F401
+import licensing.adapters.ses
+import licensing.adapters.sqs  # noqa: F401
 from licensing import catalogue, events, metrics, wiring
 from licensing.services.notifications import notify
 from licensing.services.pacing import Deferred, PacedMailer
@@ -66,7 +67,7 @@ def record_handler(record: SQSRecord) -> None:
             )
             metrics.count("EmailsSent", sent, email=message.detail_type)
     except Deferred as deferred:
-        _defer(record, deferred.delay_seconds)
+        wiring.queues().defer(record.event_source_arn, record.receipt_handle, deferred.delay_seconds)
         logger.info(
             "Mail deferred; back on the queue later",
             extra={
@@ -102,18 +103,6 @@ def _last_receive(record: SQSRecord) -> bool:
     """Whether SQS moves the record to the dead-letter queue if this receive fails too."""
     received = int(record.attributes.approximate_receive_count or 0)
     return received >= catalogue.BULK.max_receive_count
-
-
-def _defer(record: SQSRecord, delay_seconds: int) -> None:
-    """Make the record visible again only after `delay_seconds` (SQS allows up to 12 hours)."""
-    from licensing.adapters.aws import client
-
-    *_, account, name = record.event_source_arn.split(":")
-    sqs = client("sqs")
-    url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
-    sqs.change_message_visibility(
-        QueueUrl=url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=min(delay_seconds, 43_200)
-    )
 
 
 @logger.inject_lambda_context

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .adapters.events import EventBridgePublisher
     from .adapters.s3 import S3Files
     from .adapters.ses import SesMailer
+    from .adapters.sqs import SqsQueues
     from .adapters.stripe_api import StripeApi, WebhookSecrets
     from .checkout import CheckoutPort
     from .services.pacing import DailyQuota, Pacer
@@ -56,6 +57,14 @@ def mailer() -> SesMailer:
     from .adapters.ses import SesMailer
 
     return SesMailer(settings().require("mail_from"))
+
+
+@cache
+def queues() -> SqsQueues:
+    """The queues a function receives from (a notifier hands a deferred mail back to its queue)."""
+    from .adapters.sqs import SqsQueues
+
+    return SqsQueues()
 
 
 @cache
@@ -167,6 +176,7 @@ _GETTERS = (
     publisher,
     files,
     mailer,
+    queues,
     daily_quota,
     pacer,
     _signer_of,
