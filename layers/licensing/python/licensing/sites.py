@@ -10,10 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TypeAlias
-
-if TYPE_CHECKING:
-    from types import ModuleType
+from typing import TypeAlias
 
 from .errors import InvalidInput
 
@@ -102,7 +99,8 @@ def _normalize_host(host: str) -> str:
     if host.isascii():
         mapped = host.lower()  # what UTS 46 maps ASCII to (a unit test holds the two together)
     else:
-        idna = _idna()
+        import idna  # here: most sites are ASCII, and a validation's cold start skips its tables
+
         try:
             # UTS 46 maps case, full-width letters and ideographic dots the way browsers do.
             mapped = idna.uts46_remap(host, std3_rules=False, transitional=False)
@@ -126,19 +124,12 @@ def _normalize_host(host: str) -> str:
     return normalized
 
 
-def _idna() -> ModuleType:
-    """The idna package, for the names that are not plain ASCII: most sites are, and a validation's
-    cold start need not load its Unicode tables."""
-    import idna
-
-    return idna
-
-
 def _ascii_label(label: str, host: str) -> str:
     if not label:
         raise InvalidInput(f"the host {host!r} has an empty label (two dots in a row)")
     if not label.isascii() or label.startswith("xn--"):
-        idna = _idna()
+        import idna
+
         try:
             # An ASCII "xn--" label must be valid punycode; alabel checks it or encodes a Unicode one.
             label = idna.alabel(label).decode("ascii")
