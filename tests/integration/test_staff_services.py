@@ -11,7 +11,8 @@ from typing import Any
 import boto3
 import pytest
 
-from licensing.adapters.dynamo import DynamoStore, hash_token
+from licensing.adapters.dynamo import DynamoStore, hash_token, keys
+from licensing.adapters.dynamo.base import serialize
 from licensing.adapters.events import EventBridgePublisher
 from licensing.adapters.staff_queries import StaffQueries
 from licensing.dates import today
@@ -19,6 +20,7 @@ from licensing.errors import Conflict, InvalidInput, NotFound, TransitionRefused
 from licensing.lifecycle import Action
 from licensing.models import Billing, LicenseStatus, PaymentStatus
 from licensing.services import license_admin, privacy, reports
+from licensing.services.activity import activity_page
 from licensing.services.issuing import issue_licenses
 from licensing.services.lookup import find_account, find_license
 from licensing.services.renewals import renew_manually
@@ -247,20 +249,19 @@ def test_expiring_lists_active_licenses_ending_within_the_days(world: dict[str, 
 
 def test_after_an_erase_no_item_holds_the_email_and_licenses_are_kept(world: dict[str, Any]) -> None:
     store, account, license = world["store"], world["account"], world["license"]
-    queries = StaffQueries(store)
     email = "maria@globex.test"
     token = store.create_token(email, purpose="signin", lifetime=timedelta(days=7))
     session = store.create_session(email)
     license_admin.change_status(
         store, world["events"], license.id, Action.SUSPEND, actor=STAFF, reason=f"asked by {email}"
     )
-    exported = privacy.export_account(store, queries, account)
+    exported = privacy.export_account(store, account)
     assert exported["contacts"][0]["contact"]["name"] == "Maria Muster"
     assert len(exported["contacts"][0]["sign_in_links"]) == 1
     assert len(exported["contacts"][0]["portal_sessions"]) == 1
     assert any("asked by" in str(entry["detail"]) for entry in exported["licenses"][0]["history"])
 
-    privacy.erase_account(store, queries, account, actor=STAFF)
+    privacy.erase_account(store, account, actor=STAFF)
 
     partitions = [
         f"ACCOUNT#{account.id}",
@@ -269,7 +270,16 @@ def test_after_an_erase_no_item_holds_the_email_and_licenses_are_kept(world: dic
         f"TOKEN#{hash_token(token)}",
         f"SESSION#{hash_token(session)}",
     ]
-    held = [item for pk in partitions for item in queries.partition(pk)]
+    held = [
+        item
+        for pk in partitions
+        for item in store.dynamodb.query(
+            TableName=store.table_name,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": pk}},
+            ConsistentRead=True,
+        )["Items"]
+    ]
     assert held, "the account and license items are kept"
     assert not [
         item for item in held if email in json.dumps(item).lower() or "muster" in json.dumps(item).lower()
@@ -278,3 +288,32 @@ def test_after_an_erase_no_item_holds_the_email_and_licenses_are_kept(world: dic
     assert (kept.key, kept.ends_on, kept.billing) == (license.key, license.ends_on, license.billing)
     assert store.contact_emails(account.id) == [] and store.get_contact(email) is None
     assert store.consume_token(token, purpose="signin") is None and store.get_session(session) is None
+
+
+def test_erasing_a_persons_account_renames_it_and_keeps_its_licenses_activity(world: dict[str, Any]) -> None:
+    store, events, product = world["store"], world["events"], world["product"]
+    person = factories.account("Fay Forget", kind="person", billing_address={"line1": "1 Fay Street"})
+    store.create_account(person)
+    store.add_contact(person.id, "fay@forget.test", "Fay F.")
+    (license,) = issue_licenses(store, None, product=product, account=person, actor=STAFF, starts_on=today())
+    # A renewal the customer made: its history entry names them, and the overview lists it.
+    renew_manually(
+        store, events, license.id, product=product, today=today(), actor="customer:fay@forget.test"
+    )
+
+    report = privacy.erase_account(store, person, actor=STAFF)
+
+    erased = store.get_account(person.id)
+    assert erased is not None and erased.name == f"Erased account {person.id}"
+    assert (erased.billing_address, erased.kind) == ({}, "person")
+    listed = store.dynamodb.get_item(
+        TableName=store.table_name, Key=serialize(keys.account(person.id).as_item())
+    )
+    assert listed["Item"]["gsi1sk"]["S"] == keys.account_by_name(erased.name, person.id)
+    history = store.license_history(license.id)
+    assert [entry.action for entry in history if entry.action == "renewed"] == ["renewed"]
+    assert not [entry for entry in history if "fay" in json.dumps(entry.model_dump(mode="json")).lower()]
+    renewals = activity_page(StaffQueries(store), "renewed", today=today())
+    assert license.id in [found.license.id for found in renewals.items]
+    assert "Fay" not in store.require_license(license.id).name
+    assert report["contacts"] == 1 and report["items_rewritten"] >= 2

@@ -246,3 +246,17 @@ class HistoryEntry(_Model):
     action: str
     detail: dict[str, Any] = Field(default_factory=dict)
     customer_visible: bool = False
+
+
+class HeldSignInLink(_Model):
+    """A sign-in link held for a person, as a data-protection export shows it (never the token)."""
+
+    purpose: str
+    expires_at: str
+
+
+class HeldPortalSession(_Model):
+    """A portal session held for a person, as a data-protection export shows it (never the token)."""
+
+    created_at: str
+    last_seen_at: str

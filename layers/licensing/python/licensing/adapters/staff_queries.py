@@ -1,19 +1,16 @@
 """Reads and writes that only staff tools need, on the DynamoStore's table: index ranges a page at
-a time (staff lists, `licensing.paging`), every license (for export and the overview), the items
-that hold a person's email (for data-protection export and erasure), and raw item writes for
-erasure. Nothing here runs on a request or job path."""
+a time (staff lists, `licensing.paging`), every license (for export and the overview), and the
+backfill of index keys. Nothing here runs on a request or job path."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
-from .. import tables
 from ..models import Contact, HistoryEntry, License
 from ..paging import Part
 from .aws import error_code, translate
@@ -22,18 +19,6 @@ from .dynamo.base import deserialize, without_keys
 from .dynamo.licenses import activity_keys, license_item
 
 _serializer = TypeSerializer()
-EMAIL_INDEX = next(index for index in tables.DATA_INDEXES if index.name == "email")
-
-
-def _stored(value: Any) -> Any:
-    """Back to what DynamoDB takes: floats as Decimal."""
-    if isinstance(value, float):
-        return Decimal(str(value))
-    if isinstance(value, dict):
-        return {key: _stored(inner) for key, inner in value.items()}
-    if isinstance(value, list):
-        return [_stored(inner) for inner in value]
-    return value
 
 
 def _item(raw: dict[str, Any]) -> dict[str, Any]:
@@ -231,28 +216,6 @@ class StaffQueries:
         for account in self.store.list_accounts():
             yield from self.store.licenses_of_account(account.id)
 
-    def partition(self, pk: str) -> list[dict[str, Any]]:
-        """Every item of a partition, as stored (one query, paged)."""
-        return list(
-            self._query(
-                KeyConditionExpression="pk = :pk",
-                ExpressionAttributeValues={":pk": _serializer.serialize(pk)},
-                ConsistentRead=True,
-            )
-        )
-
-    def items_with_email(self, email: str) -> list[dict[str, Any]]:
-        """The keys of every item whose `email` is this address: the contact, its memberships,
-        sign-in tokens and portal sessions (the sparse `email` index)."""
-        return list(
-            self._query(
-                IndexName=EMAIL_INDEX.name,
-                KeyConditionExpression="#e = :e",
-                ExpressionAttributeNames={"#e": EMAIL_INDEX.partition_key},
-                ExpressionAttributeValues={":e": _serializer.serialize(email.strip().lower())},
-            )
-        )
-
     def get(self, pk: str, sk: str) -> dict[str, Any] | None:
         try:
             answer = self.store.dynamodb.get_item(
@@ -263,22 +226,3 @@ class StaffQueries:
         except ClientError as error:
             raise translate(error, "read") from error
         return _item(answer["Item"]) if answer.get("Item") else None
-
-    def delete(self, pk: str, sk: str) -> None:
-        try:
-            self.store.dynamodb.delete_item(
-                TableName=self.store.table_name,
-                Key={"pk": _serializer.serialize(pk), "sk": _serializer.serialize(sk)},
-            )
-        except ClientError as error:
-            raise translate(error, "delete") from error
-
-    def put(self, item: dict[str, Any]) -> None:
-        """Replace an item as it is (erasure rewrites history entries in place)."""
-        try:
-            self.store.dynamodb.put_item(
-                TableName=self.store.table_name,
-                Item={name: _serializer.serialize(_stored(value)) for name, value in item.items()},
-            )
-        except ClientError as error:
-            raise translate(error, "write") from error

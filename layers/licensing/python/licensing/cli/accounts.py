@@ -145,12 +145,11 @@ def accounts_export(obj: CliContext, account_ref: str) -> None:
     """Everything held about the account and its contacts, as JSON (a data-protection request)."""
     import json
 
-    from ..adapters.staff_queries import StaffQueries
     from ..services.privacy import export_account
 
     store = obj.store()
     account = find_account(store, account_ref)
-    click.echo(json.dumps(export_account(store, StaffQueries(store), account), indent=2, default=str))
+    click.echo(json.dumps(export_account(store, account), indent=2, default=str))
 
 
 @accounts.command("erase")
@@ -159,7 +158,6 @@ def accounts_export(obj: CliContext, account_ref: str) -> None:
 def accounts_erase(obj: CliContext, account_ref: str) -> None:
     """Erase the personal data of the account's contacts; licenses and payments are kept for
     bookkeeping, sign-in links and portal sessions end, no mail goes out any more."""
-    from ..adapters.staff_queries import StaffQueries
     from ..services.privacy import erase_account
 
     store = obj.store()
@@ -169,5 +167,5 @@ def accounts_erase(obj: CliContext, account_ref: str) -> None:
     obj.confirm(
         f"Erase the personal data of {account.name} ({', '.join(emails) or 'no contacts'})? This is final"
     )
-    report = erase_account(store, StaffQueries(store), account, actor=actor)
+    report = erase_account(store, account, actor=actor)
     emit(obj, [{"account_id": account.id, **report}], ["account_id", *report], single=True)

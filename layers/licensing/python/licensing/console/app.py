@@ -262,11 +262,9 @@ class Console:
         )
 
     def account_export(self, request: Request, account_id: str) -> Response:
-        from ..adapters.staff_queries import StaffQueries
-
         store = self.staff.store()
         account = find_account(store, account_id)
-        exported = privacy.export_account(store, StaffQueries(store), account)
+        exported = privacy.export_account(store, account)
         response = Response(json.dumps(exported, indent=2, default=str), content_type="application/json")
         response.headers["Content-Disposition"] = f'attachment; filename="{account.id}.json"'
         return response
@@ -300,10 +298,9 @@ class Console:
             typed = (form.get("typed") or "").strip()
             if typed != account.name:
                 raise InvalidInput(f"type the account's name ({account.name}) to erase its personal data")
-            from ..adapters.staff_queries import StaffQueries
 
             def erase() -> str:
-                report = privacy.erase_account(store, StaffQueries(store), account, actor=self.actor())
+                report = privacy.erase_account(store, account, actor=self.actor())
                 done = ", ".join(f"{name.replace('_', ' ')}: {count}" for name, count in report.items())
                 return f"The personal data of {account.name} is erased ({done})."
 

@@ -5,41 +5,48 @@ sessions go, so nobody signs in as them and nobody is mailed any more."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from ..errors import InvalidInput
-from ..models import Account, HistoryEntry, License
-from .updating import update_license
+from ..models import Account, Contact, HeldPortalSession, HeldSignInLink, HistoryEntry, License
+from .updating import LicenseStore, update_license
 
 ERASED = "erased"
 
 
-def _contact_view(contact: Any) -> dict[str, Any]:
-    return contact.model_dump(mode="json") if contact else {}
+class PrivacyStore(LicenseStore, Protocol):
+    """What export and erasure read and change (``adapters.dynamo.DynamoStore``)."""
+
+    def contact_emails(self, account_id: str) -> list[str]: ...
+
+    def get_contact(self, email: str) -> Contact | None: ...
+
+    def licenses_of_account(self, account_id: str) -> list[License]: ...
+
+    def license_history(self, license_id: str) -> list[HistoryEntry]: ...
+
+    def sign_in_links(self, email: str) -> list[HeldSignInLink]: ...
+
+    def portal_sessions(self, email: str) -> list[HeldPortalSession]: ...
+
+    def forget_email(self, email: str) -> int: ...
+
+    def rewrite_history(self, license_id: str, change: Callable[[HistoryEntry], HistoryEntry]) -> int: ...
+
+    def replace_account(self, account: Account) -> None: ...
 
 
-def export_account(store: Any, queries: Any, account: Account) -> dict[str, Any]:
+def export_account(store: PrivacyStore, account: Account) -> dict[str, Any]:
     """Everything held about the account and its contacts, as JSON-ready data."""
     contacts = []
     for email in store.contact_emails(account.id):
-        items = queries.items_with_email(email)
+        contact = store.get_contact(email)
         contacts.append(
             {
-                "contact": _contact_view(store.get_contact(email)),
-                "sign_in_links": [
-                    {"purpose": item.get("purpose"), "expires_at": item.get("expires_at")}
-                    for item in (
-                        queries.get(i["pk"], i["sk"]) for i in items if i.get("item_type") == "token"
-                    )
-                    if item
-                ],
-                "portal_sessions": [
-                    {"created_at": item.get("created_at"), "last_seen_at": item.get("last_seen_at")}
-                    for item in (
-                        queries.get(i["pk"], i["sk"]) for i in items if i.get("item_type") == "session"
-                    )
-                    if item
-                ],
+                "contact": contact.model_dump(mode="json") if contact else {},
+                "sign_in_links": [link.model_dump(mode="json") for link in store.sign_in_links(email)],
+                "portal_sessions": [held.model_dump(mode="json") for held in store.portal_sessions(email)],
             }
         )
     licenses = [
@@ -69,7 +76,7 @@ def _scrub(value: Any, personal: list[str]) -> Any:
     return value
 
 
-def erase_account(store: Any, queries: Any, account: Account, *, actor: str) -> dict[str, int]:
+def erase_account(store: PrivacyStore, account: Account, *, actor: str) -> dict[str, int]:
     """Erase the personal data of the account's contacts (and the account's name and address when
     it is a person). Returns counts of what was deleted and rewritten."""
     emails = store.contact_emails(account.id)
@@ -79,43 +86,37 @@ def erase_account(store: Any, queries: Any, account: Account, *, actor: str) -> 
         personal.append(account.name)
     if not personal:
         raise InvalidInput(f"nothing personal is held about {account.name}: it has no contacts")
-    deleted = 0
-    for email in emails:
-        for item in queries.items_with_email(email):
-            queries.delete(item["pk"], item["sk"])
-            deleted += 1
+    deleted = sum(store.forget_email(email) for email in emails)
     licenses = store.licenses_of_account(account.id)
     for license in licenses:
         update_license(store, license.id, lambda lic: _erased_license(lic, personal, actor))
-    rewritten = 0
-    for license in licenses:
-        for item in queries.partition(f"LICENSE#{license.id}"):
-            if item.get("item_type") == "history" and _scrub(item, personal) != item:
-                queries.put(_scrub(item, personal))
-                rewritten += 1
-    account_item = queries.get(f"ACCOUNT#{account.id}", "ACCOUNT")
-    if account_item is not None:
-        scrubbed = _scrub(account_item, personal)
-        if account.kind == "person":
-            scrubbed |= {
-                "name": f"Erased account {account.id}",
-                "gsi1sk": f"erased account {account.id}#{account.id}",
-                "billing_address": {},
-                "tax_ids": [],
-            }
-        if scrubbed != account_item:
-            queries.put(scrubbed)
-            rewritten += 1
-    for item in queries.partition(f"ACCOUNT#{account.id}"):
-        if item.get("sk") != "ACCOUNT" and _scrub(item, personal) != item:
-            queries.delete(item["pk"], item["sk"])
-            deleted += 1
+    rewritten = sum(
+        store.rewrite_history(license.id, lambda entry: _scrubbed(entry, personal)) for license in licenses
+    )
+    erased = _erased_account(account, personal)
+    if erased != account:
+        store.replace_account(erased)
+        rewritten += 1
     return {
         "contacts": len(emails),
         "items_deleted": deleted,
         "items_rewritten": rewritten,
         "licenses": len(licenses),
     }
+
+
+def _scrubbed(entry: HistoryEntry, personal: list[str]) -> HistoryEntry:
+    return HistoryEntry.model_validate(_scrub(entry.model_dump(mode="json"), personal))
+
+
+def _erased_account(account: Account, personal: list[str]) -> Account:
+    """The account without personal strings; a person's account loses its name and address too."""
+    erased = Account.model_validate(_scrub(account.model_dump(mode="json"), personal))
+    if account.kind == "person":
+        erased = erased.model_copy(
+            update={"name": f"Erased account {account.id}", "billing_address": {}, "tax_ids": []}
+        )
+    return erased
 
 
 def _erased_license(license: License, personal: list[str], actor: str) -> tuple[License, list[HistoryEntry]]:

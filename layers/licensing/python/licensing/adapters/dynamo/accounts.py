@@ -14,7 +14,7 @@ from . import keys
 from .base import TableAccess, serialize, without_keys
 
 
-def _account_item(account: Account) -> dict[str, Any]:
+def account_item(account: Account) -> dict[str, Any]:
     return {
         **keys.account(account.id).as_item(),
         "item_type": "account",
@@ -31,7 +31,7 @@ def _customer_item(stripe_customer_id: str, account_id: str) -> dict[str, Any]:
 class AccountRepository(TableAccess):
     def create_account(self, account: Account) -> None:
         """A new account; its Stripe customer, when known, maps to it (first one wins)."""
-        operations = [self._put(_account_item(account), "attribute_not_exists(pk)")]
+        operations = [self._put(account_item(account), "attribute_not_exists(pk)")]
         if account.stripe_customer_id:
             operations.append(
                 self._put(_customer_item(account.stripe_customer_id, account.id), "attribute_not_exists(pk)")
@@ -44,7 +44,7 @@ class AccountRepository(TableAccess):
         try:
             self._transact(
                 [
-                    self._put(_account_item(linked), "attribute_exists(pk)"),
+                    self._put(account_item(linked), "attribute_exists(pk)"),
                     self._put(_customer_item(stripe_customer_id, account.id), "attribute_not_exists(pk)"),
                 ],
                 "link Stripe customer",

@@ -92,7 +92,7 @@ class TableAccess:
     ) -> Iterator[dict[str, Any]]:
         partition, sort = ("pk", "sk")
         if index:
-            spec = next(candidate for candidate in tables.INDEXES if candidate.name == index)
+            spec = next(candidate for candidate in tables.ALL_INDEXES if candidate.name == index)
             partition, sort = spec.partition_key, spec.sort_key
         condition = "#p = :p"
         names = {"#p": partition}

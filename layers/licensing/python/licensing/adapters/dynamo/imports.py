@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from ...models import Account, Contact, License
 from ..aws import translate
 from . import keys
-from .accounts import _account_item
+from .accounts import account_item
 from .base import TableAccess, deserialize, serialize, without_keys
 
 _GET_BATCH = 100  # BatchGetItem's limit
@@ -54,7 +54,7 @@ class ImportRepository(TableAccess):
         for start in range(0, len(accounts), _WRITE_BATCH):
             request: dict[str, Any] = {
                 self.table_name: [
-                    {"PutRequest": {"Item": serialize(_account_item(account))}}
+                    {"PutRequest": {"Item": serialize(account_item(account))}}
                     for account in accounts[start : start + _WRITE_BATCH]
                 ]
             }
