@@ -75,21 +75,20 @@ def auth_page() -> Response[str]:
 @app.post("/portal/auth")
 def auth() -> Response[str]:
     web.check_signed_out_csrf()
-    store = wiring.store()
-    email = store.consume_token(web.form().get("token", ""), purpose="signin")
-    if email is None:
+    session_token = portal.sign_in(wiring.store(), web.form().get("token", ""))
+    if session_token is None:
         return page("link_expired", status=400)
     landing = portal.safe_next(web.form().get("next")) or urls.portal_home()
-    return redirect(landing, cookies=[web.cookie_for(web.SESSION_COOKIE, store.create_session(email))])
+    return redirect(landing, cookies=[web.cookie_for(web.SESSION_COOKIE, session_token)])
 
 
 @app.post("/portal/logout")
 def logout() -> Response[str]:
     token = web.cookie(web.SESSION_COOKIE)
-    session = wiring.store().get_session(token) if token else None
-    if session is not None:  # an ended session has nothing to protect: just leave
-        web.check_csrf(str(session["csrf"]))
-        wiring.store().end_session(str(token))
+    session = portal.live_session(wiring.store(), token)
+    if token and session is not None:  # an ended session has nothing to protect: just leave
+        web.check_csrf(session.csrf)
+        portal.sign_out(wiring.store(), token)
     return redirect(urls.login(), cookies=[web.cookie_for(web.SESSION_COOKIE, "", max_age=0)])
 
 

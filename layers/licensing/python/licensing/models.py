@@ -248,6 +248,15 @@ class HistoryEntry(_Model):
     customer_visible: bool = False
 
 
+class PortalSession(_Model):
+    """A signed-in customer's portal session (stored by its token's hash; the token is never kept)."""
+
+    email: Email
+    csrf: str
+    created_at: datetime
+    last_seen_at: datetime
+
+
 class HeldSignInLink(_Model):
     """A sign-in link held for a person, as a data-protection export shows it (never the token)."""
 

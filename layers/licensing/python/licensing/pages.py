@@ -22,7 +22,8 @@ from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from . import urls, wiring
 from .errors import InvalidInput, LicensingError
 from .mail import environment  # and jinja2, in the init phase: nearly every answer is a page
-from .models import Contact
+from .models import Contact, PortalSession
+from .services import portal
 from .web import JSON, error_body, request_id
 
 HTML = "text/html; charset=utf-8"
@@ -194,13 +195,13 @@ class Pages:
 class Visit:
     """A signed-in customer's request: their session and contact."""
 
-    session: dict[str, Any]
+    session: PortalSession
     contact: Contact
     pages: CustomerPages
 
     def page(self, template: str, **context: Any) -> Response[str]:
         """A page with the sign-out form (the session's CSRF token) and the customer's email."""
-        return self.pages.page(template, csrf=self.session["csrf"], email=self.contact.email, **context)
+        return self.pages.page(template, csrf=self.session.csrf, email=self.contact.email, **context)
 
 
 View = Callable[..., Response[str]]
@@ -227,18 +228,16 @@ class CustomerPages(Pages):
         def decorate(view: View) -> View:
             @wraps(view)
             def signed_in_view(**path_parameters: str) -> Response[str]:
-                token = self.cookie(self.SESSION_COOKIE)
-                session = wiring.store().get_session(token) if token else None
-                contact = wiring.store().get_contact(str(session["email"])) if session else None
-                if session is None or contact is None or not contact.account_ids:
+                visitor = portal.signed_in(wiring.store(), self.cookie(self.SESSION_COOKIE))
+                if visitor is None:
                     # Back to this page after signing in (a reminder's renew link); a POST starts over.
                     path = self.app.current_event.path
                     return self.redirect(
                         urls.login(None if post or path in (urls.PORTAL, urls.portal_home()) else path)
                     )
                 if post:
-                    self.check_csrf(str(session["csrf"]))
-                return view(Visit(session, contact, self), **path_parameters)
+                    self.check_csrf(visitor.session.csrf)
+                return view(Visit(visitor.session, visitor.contact, self), **path_parameters)
 
             return signed_in_view
 

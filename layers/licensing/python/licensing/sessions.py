@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+# The purpose of a sign-in link's token: the notifier creates it, the portal uses it up.
+SIGN_IN_PURPOSE = "signin"
 SESSION_IDLE = timedelta(minutes=30)
 SESSION_LIFETIME = timedelta(hours=8)
 TOUCH_INTERVAL = timedelta(minutes=1)  # at most one write a minute per session

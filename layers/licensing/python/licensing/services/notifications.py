@@ -22,6 +22,7 @@ from ..emails import SIGNIN, Email, Subjects, email_for
 from ..events import Event, ReleaseMail, RemindersDue, SignInRequested, license_ids
 from ..mail import Mailer, render
 from ..models import Account, Contact, License, Product, Release
+from ..sessions import SIGN_IN_PURPOSE
 from ..settings import Settings
 from ..tokens import TokenKey
 from ..unsubscribe import unsubscribe_token
@@ -214,7 +215,9 @@ def _send_signin(
     if not _claim_send(store, claim):
         return 0
     try:
-        token = store.create_token(email, purpose="signin", lifetime=timedelta(minutes=SIGNIN_LINK_MINUTES))
+        token = store.create_token(
+            email, purpose=SIGN_IN_PURPOSE, lifetime=timedelta(minutes=SIGNIN_LINK_MINUTES)
+        )
         context = {
             "vendor_name": settings.vendor_name,
             "contact_name": contact.name if contact else "",
@@ -305,7 +308,7 @@ def _personal_context(
     if email.signin_link:
         # Written only for a recipient who is mailed, so a skipped duplicate leaves no live token.
         token = store.create_token(
-            address, purpose="signin", lifetime=timedelta(days=settings.signin_link_days)
+            address, purpose=SIGN_IN_PURPOSE, lifetime=timedelta(days=settings.signin_link_days)
         )
         personal["signin_url"] = urls.auth(token)
     if email.release_mail:

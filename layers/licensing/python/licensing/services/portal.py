@@ -1,5 +1,6 @@
-"""What the customer portal does, as use cases: sign-in requests, the customer's licenses, the
-releases they may see and download, sites, renewals, release-mail preferences and unsubscribes.
+"""What the customer portal does, as use cases: sign-in (requests, links, sessions), the customer's
+licenses, the releases they may see and download, sites, renewals, release-mail preferences and
+unsubscribes.
 
 Every lookup is scoped to the signed-in contact's accounts: another account's license or product
 is NotFound, as if it did not exist.
@@ -19,7 +20,8 @@ from ..errors import InvalidInput, NotFound
 from ..events import Event, RenewalRequested, SignInRequested
 from ..lifecycle import days_left, renewal_end, validity_code
 from ..markdown import notes_html
-from ..models import Contact, HistoryEntry, License, LicenseStatus, Price, Product, Release
+from ..models import Contact, HistoryEntry, License, LicenseStatus, PortalSession, Price, Product, Release
+from ..sessions import SIGN_IN_PURPOSE
 from ..tokens import TokenKey
 from ..unsubscribe import read_unsubscribe_token
 from ..urls import PublicUrls, portal_home
@@ -42,6 +44,14 @@ class PortalStore(downloads.DownloadStore, Protocol):
     def set_release_mails(self, email: str, product: str, *, enabled: bool) -> bool: ...
 
 
+class SessionStore(Protocol):
+    def consume_token(self, token: str, *, purpose: str) -> str | None: ...
+    def create_session(self, email: str) -> str: ...
+    def get_session(self, token: str) -> PortalSession | None: ...
+    def end_session(self, token: str) -> None: ...
+    def get_contact(self, email: str) -> Contact | None: ...
+
+
 class Publisher(Protocol):
     def publish(self, events: list[Event]) -> None: ...
 
@@ -62,6 +72,41 @@ def request_sign_in(
         [SignInRequested(email=email, next=next_path, dedupe_key=f"SignInRequested:{secrets.token_hex(8)}")]
     )
     return True
+
+
+def sign_in(store: SessionStore, link_token: str) -> str | None:
+    """Use up a sign-in link: the token of a new portal session for its address, or None when the
+    link is unknown, used already or expired."""
+    email = store.consume_token(link_token, purpose=SIGN_IN_PURPOSE) if link_token else None
+    return store.create_session(email) if email else None
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A live portal session and the customer it belongs to."""
+
+    session: PortalSession
+    contact: Contact
+
+
+def signed_in(store: SessionStore, session_token: str | None) -> SignedIn | None:
+    """The customer of a live session (the session policy of ``licensing.sessions``); None without
+    one, or when its contact belongs to no account any more (staff removed it)."""
+    session = store.get_session(session_token) if session_token else None
+    contact = store.get_contact(session.email) if session else None
+    if session is None or contact is None or not contact.account_ids:
+        return None
+    return SignedIn(session, contact)
+
+
+def live_session(store: SessionStore, session_token: str | None) -> PortalSession | None:
+    """The live session of this token, whoever it belongs to now (signing out needs only that)."""
+    return store.get_session(session_token) if session_token else None
+
+
+def sign_out(store: SessionStore, session_token: str) -> None:
+    """End a portal session (its cookie is cleared by the web side)."""
+    store.end_session(session_token)
 
 
 def safe_next(raw: str | None) -> str | None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from botocore.exceptions import ClientError
 
 from ... import tables
 from ...dates import utc_now
+from ...models import PortalSession
 from ...sessions import session_expires_at, session_is_live, session_needs_touch
 from ..aws import error_code, translate
 from . import keys
@@ -76,7 +76,7 @@ class SessionRepository(TableAccess):
             raise translate(error, "create session") from error
         return token
 
-    def get_session(self, token: str) -> dict[str, Any] | None:
+    def get_session(self, token: str) -> PortalSession | None:
         """A live session, by the policy of ``licensing.sessions``: checked here at every request,
         not left to DynamoDB's TTL, which removes expired items only eventually. Touches it."""
         key = keys.session(hash_token(token))
@@ -84,8 +84,9 @@ class SessionRepository(TableAccess):
         now = utc_now()
         if item is None:
             return None
-        seen = datetime.fromisoformat(str(item["last_seen_at"]))
-        if not session_is_live(datetime.fromisoformat(str(item["created_at"])), seen, now):
+        session = PortalSession.model_validate(item)
+        seen = session.last_seen_at
+        if not session_is_live(session.created_at, seen, now):
             self.end_session(token)
             return None
         if session_needs_touch(seen, now):
@@ -98,7 +99,8 @@ class SessionRepository(TableAccess):
                 )
             except ClientError as error:
                 raise translate(error, "touch session") from error
-        return item
+            session = session.model_copy(update={"last_seen_at": now})
+        return session
 
     def end_session(self, token: str) -> None:
         try:
