@@ -115,11 +115,15 @@ def test_a_rotation_adds_the_next_key_promotes_it_then_retires_the_old_one(
 def test_a_secret_the_rotation_cannot_read_is_refused_and_left_as_it_was(signing_secret: str) -> None:
     client = boto3.client("secretsmanager")
     two_bare = f"{secrets.token_hex(32)},{secrets.token_hex(32)}"
-    client.put_secret_value(SecretId=SECRET_ID, SecretString=two_bare)
-    for arguments in (["keys", "rotate", "--yes"], ["--local", "keys", "rotate", "--yes"]):
-        result = CliRunner().invoke(main, arguments)
-        assert result.exit_code != 0 and len(result.stderr.strip().splitlines()) == 1, result.output
-    assert client.get_secret_value(SecretId=SECRET_ID)["SecretString"] == two_bare
+    short_seed = json.dumps({"current": secrets.token_hex(16)})
+    for unreadable, says in ((two_bare, "several bare values"), (short_seed, "current seed is not usable")):
+        client.put_secret_value(SecretId=SECRET_ID, SecretString=unreadable)
+        for arguments in (["keys", "rotate", "--yes"], ["--local", "keys", "rotate", "--yes"]):
+            result = CliRunner().invoke(main, arguments)
+            assert result.exit_code != 0 and len(result.stderr.strip().splitlines()) == 1, result.output
+            # The stage's secret says what is wrong with it; the local system has no secret to rotate.
+            assert (says if arguments[0] == "keys" else "nothing to rotate") in result.stderr
+        assert client.get_secret_value(SecretId=SECRET_ID)["SecretString"] == unreadable
     # Answering no to the confirmation changes nothing either.
     one = secrets.token_hex(32)
     client.put_secret_value(SecretId=SECRET_ID, SecretString=one)

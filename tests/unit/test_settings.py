@@ -42,3 +42,27 @@ def test_with_its_variable_set_the_store_names_that_table(
 ) -> None:
     monkeypatch.setenv("LICENSING_TABLE", "prod-licensing-table")
     assert wiring.store().table_name == "prod-licensing-table"
+
+
+@pytest.mark.parametrize(
+    ("variable", "getter"), [("SIGNING_KEY", wiring.signer), ("TOKEN_KEY", wiring.token_key)]
+)
+def test_a_missing_or_unusable_key_is_a_deployment_error_naming_its_variable(
+    monkeypatch: pytest.MonkeyPatch, fresh: None, variable: str, getter: object
+) -> None:
+    monkeypatch.delenv(variable)
+    with pytest.raises(MissingSetting, match=rf"{variable}_SECRET_ARN \(or {variable} locally\) is not set"):
+        getter()  # type: ignore[operator]
+    wiring.reset()
+    short = "ab" * 8
+    monkeypatch.setenv(variable, short)
+    with pytest.raises(MissingSetting, match=f"{variable} does not hold a usable key") as refused:
+        getter()  # type: ignore[operator]
+    assert short not in str(refused.value)
+
+
+def test_a_webhook_without_its_secret_is_a_deployment_error() -> None:
+    from licensing.adapters.stripe_api import verify_event
+
+    with pytest.raises(MissingSetting, match="STRIPE_WEBHOOK_SECRET"):
+        verify_event(b"{}", "t=1,v1=00", ())

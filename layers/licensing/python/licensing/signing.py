@@ -9,8 +9,6 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from .errors import TransientError
-
 ALGORITHM = "Ed25519"
 
 
@@ -26,7 +24,7 @@ class Signer:
         except ValueError:
             seed = b""
         if len(seed) != 32:
-            raise TransientError("The signing key is not configured (64 hex characters expected).")
+            raise ValueError("a signing key is a 32-byte seed written as 64 hex characters")
         return cls(Ed25519PrivateKey.from_private_bytes(seed))
 
     @property

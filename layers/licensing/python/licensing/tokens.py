@@ -16,8 +16,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import TransientError
-
 
 class BadToken(ValueError):
     """A token that is garbled, forged, or made for another purpose."""
@@ -37,7 +35,7 @@ class TokenKey:
         except ValueError:
             key = b""
         if len(key) < 32:
-            raise TransientError("The token key is not configured (64 hex characters expected).")
+            raise ValueError("a token key is 32 bytes or more written as hex characters (64 or more)")
         return cls(key)
 
     def mac(self, message: bytes) -> bytes:

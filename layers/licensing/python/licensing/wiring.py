@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
-from .settings import Settings, get_settings, reset_settings
+from .settings import MissingSetting, Settings, get_settings, reset_settings
 
 if TYPE_CHECKING:
     from .adapters.dynamo import DynamoStore
@@ -88,12 +88,18 @@ def pacer() -> Pacer:
 def signing_keys() -> tuple[Signer, ...]:
     """The deployment's signing keys, the current one first, then the next or previous one of a
     rotation (`licensing keys rotate`): their seeds from Secrets Manager in AWS (read again after
-    the secrets' TTL, so a rotation reaches warm functions), `SIGNING_KEY` locally."""
+    the secrets' TTL, so a rotation reaches warm functions), `SIGNING_KEY` locally. MissingSetting
+    when there is none or one is not a key (a deployment error, not one to retry)."""
     from .adapters.secrets import resolve_all
 
     current = settings()
-    seeds = resolve_all(current.signing_key, current.signing_key_secret_arn) or ("",)
-    return tuple(_signer_of(seed) for seed in seeds)
+    seeds = resolve_all(current.signing_key, current.signing_key_secret_arn)
+    if not seeds:
+        raise _key_missing("a signing key", "signing_key", "signing_key_secret_arn")
+    try:
+        return tuple(_signer_of(seed) for seed in seeds)
+    except ValueError as error:
+        raise _key_unusable(error, "signing_key", "signing_key_secret_arn") from None
 
 
 def signer() -> Signer:
@@ -111,11 +117,17 @@ def _signer_of(seed_hex: str) -> Signer:
 def token_key() -> TokenKey:
     """The HMAC key of download and unsubscribe tokens: from Secrets Manager in AWS (read again
     after the secrets' TTL), `TOKEN_KEY` locally; apart from the signing key, so that the portal and
-    the notifier never hold that."""
+    the notifier never hold that. MissingSetting when it is not set or not a key."""
     from .adapters.secrets import resolve
 
     current = settings()
-    return _token_key_of(resolve(current.token_key, current.token_key_secret_arn) or "")
+    key_hex = resolve(current.token_key, current.token_key_secret_arn)
+    if not key_hex:
+        raise _key_missing("the token key", "token_key", "token_key_secret_arn")
+    try:
+        return _token_key_of(key_hex)
+    except ValueError as error:
+        raise _key_unusable(error, "token_key", "token_key_secret_arn") from None
 
 
 @lru_cache(maxsize=2)
@@ -123,6 +135,21 @@ def _token_key_of(key_hex: str) -> TokenKey:
     from .tokens import TokenKey
 
     return TokenKey.from_hex(key_hex)
+
+
+def _key_missing(what: str, plain: str, secret_arn: str) -> MissingSetting:
+    names = Settings.model_fields
+    if getattr(settings(), secret_arn):
+        return MissingSetting(f"the secret at {names[secret_arn].alias} holds no value: {what} is needed")
+    return MissingSetting(
+        f"{names[secret_arn].alias} (or {names[plain].alias} locally) is not set: {what} is needed"
+    )
+
+
+def _key_unusable(error: ValueError, plain: str, secret_arn: str) -> MissingSetting:
+    # The message says what a key looks like, never the value.
+    name = Settings.model_fields[secret_arn if getattr(settings(), secret_arn) else plain].alias
+    return MissingSetting(f"{name} does not hold a usable key: {error}")
 
 
 @cache

@@ -14,6 +14,7 @@ import stripe
 from aws_lambda_powertools import Logger
 
 from ..errors import InvalidInput, TransientError
+from ..settings import MissingSetting
 from .secrets import read_secret, split_secret
 
 logger = Logger(service="licensing")
@@ -73,7 +74,7 @@ def verify_event(payload: bytes, signature_header: str | None, secrets: tuple[st
     if not signature_header:
         raise InvalidInput("Missing Stripe-Signature header.")
     if not secrets:
-        raise TransientError("The Stripe webhook secret is not configured.")
+        raise MissingSetting("STRIPE_WEBHOOK_SECRET_ARN (or STRIPE_WEBHOOK_SECRET locally) holds no secret")
     for secret in secrets:
         try:
             event = stripe.Webhook.construct_event(

@@ -58,8 +58,11 @@ def parse(secret_text: str) -> dict[str, str]:
         or len(keys) > 2
     ):
         raise InvalidInput(f"the signing-key secret has unexpected roles: {', '.join(keys)}")
-    for seed in keys.values():
-        Signer.from_seed_hex(seed)  # a TransientError names a seed that is not 64 hex characters
+    for role, seed in keys.items():
+        try:
+            Signer.from_seed_hex(seed)
+        except ValueError as error:
+            raise InvalidInput(f"the signing-key secret's {role} seed is not usable: {error}") from None
     return keys
 
 
