@@ -3,7 +3,7 @@ process by a typed, cached getter, never at import time.
 
 Handlers receive them the Powertools way (`Annotated[DynamoStore, Depends(wiring.store)]`, replaced
 in tests with `app.dependency_overrides`) or call the getters directly (queue workers, jobs).
-`reset()` forgets them all, for tests and the dev server that change the environment.
+`reset()` forgets them all, for tests, the dev server and the staff CLI, which change the environment.
 """
 
 from __future__ import annotations
@@ -215,7 +215,9 @@ _GETTERS = (
 
 
 def reset() -> None:
-    """Forget every built dependency, the settings and the AWS clients."""
+    """Forget every built dependency, the settings and the AWS clients. A checkout stand-in given
+    with `provide_checkout` stays: it is not built from the environment, and the dev server that
+    gives it resets the rest whenever its environment changes."""
     from .adapters.aws import reset_clients
     from .adapters.secrets import secret_values
 

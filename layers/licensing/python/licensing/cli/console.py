@@ -15,8 +15,8 @@ from .context import CliContext, StaffCommand, pass_obj
 @pass_obj
 def console(obj: CliContext, port: int, host: str, no_browser: bool) -> None:
     """The staff console: search, licenses and their actions, accounts, an overview."""
+    from .. import wiring
     from ..console import check_bind_host, serve
-    from ..settings import get_settings
 
     check_bind_host(host)  # before touching any credentials
     obj.connect()
@@ -24,7 +24,7 @@ def console(obj: CliContext, port: int, host: str, no_browser: bool) -> None:
         obj,
         host=host,
         port=port,
-        templates_dir=get_settings().templates_dir,
+        templates_dir=wiring.settings().templates_dir,
         echo=click.echo,
         open_browser=not no_browser,
     )

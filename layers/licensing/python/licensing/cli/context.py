@@ -8,11 +8,17 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from .. import wiring
 from ..errors import LicensingError
+
+if TYPE_CHECKING:
+    from ..adapters.dynamo import DynamoStore
+    from ..adapters.events import EventBridgePublisher
+    from ..adapters.s3 import S3Files
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,26 +45,22 @@ class CliContext:
             )
         else:
             os.environ.update(_stack_environment())
-        from ..adapters.aws import reset_clients
-        from ..settings import reset_settings
-
-        reset_clients()
-        reset_settings()
+        wiring.reset()  # the settings, clients and dependencies of these resources from now on
         self.connected = True
 
-    def store(self) -> Any:
-        from ..adapters.dynamo import DynamoStore
-        from ..settings import get_settings
+    # The dependencies come from the one composition root, as the functions' do.
 
+    def store(self) -> DynamoStore:
         self.connect()
-        return DynamoStore(get_settings().require("table_name"))
+        return wiring.store()
 
-    def events(self) -> Any:
-        from ..adapters.events import EventBridgePublisher
-        from ..settings import get_settings
-
+    def events(self) -> EventBridgePublisher:
         self.connect()
-        return EventBridgePublisher(get_settings().require("event_bus_name"))
+        return wiring.publisher()
+
+    def files(self) -> S3Files:
+        self.connect()
+        return wiring.files()
 
     def actor(self) -> str:
         """The staff member named in the license history: `--by`, else the AWS caller identity

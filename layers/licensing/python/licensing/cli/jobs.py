@@ -29,9 +29,9 @@ def jobs_run() -> None:
 @pass_obj
 def jobs_run_expiry(obj: CliContext, today: Any) -> None:
     """The daily lifecycle job: reminders, the expired mail, EXPIRED after the grace period."""
+    from .. import wiring
     from ..dates import today as utc_today
     from ..services.expiry import run_expiry
-    from ..settings import get_settings
 
     if today is not None and today.date() > utc_today() and not obj.local:
         raise click.UsageError(
@@ -43,7 +43,7 @@ def jobs_run_expiry(obj: CliContext, today: Any) -> None:
         store,
         events,
         today=today.date() if today else utc_today(),
-        reminder_days=get_settings().reminder_days_tuple,
+        reminder_days=wiring.settings().reminder_days_tuple,
     )
     emit(
         obj,

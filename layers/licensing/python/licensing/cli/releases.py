@@ -43,9 +43,7 @@ def releases_publish(
     """Upload a release, record it, and email the product's license holders."""
     from pathlib import Path
 
-    from ..adapters.s3 import S3Files
     from ..services.releases import publish_release, release_published_event
-    from ..settings import get_settings
 
     data = Path(file_path).read_bytes()
     notes = Path(notes_path).read_text(encoding="utf-8") if notes_path else ""
@@ -54,7 +52,7 @@ def releases_publish(
     obj.confirm(f"Publish {product} {version} ({len(data)} bytes) {mails}?")
     release = publish_release(
         store,
-        S3Files(get_settings().require("release_bucket")),
+        obj.files(),
         product=product,
         version=version,
         filename=Path(file_path).name,

@@ -392,10 +392,8 @@ class Console:
         """Upload, then a preview of the notes as customers will see them, then publish."""
         import secrets
 
-        from ..adapters.s3 import S3Files
         from ..markdown import notes_html
         from ..services.releases import publish_release, release_published_event
-        from ..settings import get_settings
         from ..versions import parse_specifier, parse_version
 
         store = self.staff.store()
@@ -448,7 +446,7 @@ class Console:
             )
         release = publish_release(
             store,
-            S3Files(get_settings().require("release_bucket")),
+            self.staff.files(),
             product=slug,
             version=held["version"],
             filename=held["filename"],
