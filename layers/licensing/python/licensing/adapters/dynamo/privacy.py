@@ -22,30 +22,25 @@ _EMAIL_INDEX = next(index for index in tables.DATA_INDEXES if index.name == "ema
 
 
 class PrivacyRepository(TableAccess):
-    def _keys_with_email(self, email: str) -> Iterator[keys.Key]:
+    def _with_email(self, email: str, item_type: str | None = None) -> Iterator[dict[str, Any]]:
+        # The index projects every attribute: its items are what is held, with no read of each.
         items = self._query_key(email.strip().lower(), index=_EMAIL_INDEX.name)
-        return (keys.Key(str(item["pk"]), str(item["sk"])) for item in items)
-
-    def _held_with_email(self, email: str, item_type: str) -> Iterator[dict[str, Any]]:
-        # The index holds the keys; the item itself is read for its fields.
-        for key in self._keys_with_email(email):
-            item = self._get(key)
-            if item is not None and item.get("item_type") == item_type:
-                yield item
+        return (item for item in items if item_type is None or item.get("item_type") == item_type)
 
     def sign_in_links(self, email: str) -> list[HeldSignInLink]:
         """The sign-in links issued to `email` and not used yet (only their purpose and expiry)."""
-        return [HeldSignInLink.model_validate(item) for item in self._held_with_email(email, "token")]
+        return [HeldSignInLink.model_validate(item) for item in self._with_email(email, "token")]
 
     def portal_sessions(self, email: str) -> list[HeldPortalSession]:
         """The portal sessions of `email` (when they began and were last seen)."""
-        return [HeldPortalSession.model_validate(item) for item in self._held_with_email(email, "session")]
+        return [HeldPortalSession.model_validate(item) for item in self._with_email(email, "session")]
 
     def forget_email(self, email: str) -> int:
         """Delete every item that holds `email` (contact, memberships, sign-in links, sessions);
         returns how many were deleted."""
         deleted = 0
-        for key in list(self._keys_with_email(email)):
+        for item in list(self._with_email(email)):
+            key = keys.Key(str(item["pk"]), str(item["sk"]))
             try:
                 self.dynamodb.delete_item(TableName=self.table_name, Key=serialize(key.as_item()))
             except ClientError as error:
