@@ -11,7 +11,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from . import metrics
-from .errors import LicensingError
+from .errors import LicensingError, NotFound
 
 logger = Logger(service="licensing")
 
@@ -20,6 +20,12 @@ JSON = "application/json"
 
 def error_body(code: str, message: str, details: list[Any] | None = None) -> str:
     return json.dumps({"error": {"code": code, "message": message, "details": details or []}})
+
+
+def no_such_route() -> NotFound:
+    """What a path that no route serves answers (API.md's `NOT_FOUND`), the same from the license
+    API, the portal's JSON routes and the dev gateway."""
+    return NotFound("No such route.")
 
 
 def error_of(error: Exception) -> tuple[int, str]:

@@ -21,6 +21,7 @@ from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
 from . import urls, wiring
 from .errors import InvalidInput, LicensingError
+from .http import no_such_route
 from .mail import environment  # and jinja2, in the init phase: nearly every answer is a page
 from .models import Contact, PortalSession
 from .services import portal
@@ -180,7 +181,8 @@ class Pages:
         def not_found(_: NotFoundError) -> Response[str]:
             if self.is_page():
                 return self.error_page(404, "Not found", "There is no such page.")
-            return self._json_error(404, "NOT_FOUND", "No such route.")
+            route = no_such_route()
+            return self._json_error(route.status, route.code, route.message)
 
         @app.exception_handler(Exception)
         def unexpected_error(error: Exception) -> Response[str]:

@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from .errors import LicensingError
-from .http import JSON, error_body, error_of, logger
+from .http import JSON, error_body, error_of, logger, no_such_route
 from .http import count_status as _count_status
 
 __all__ = ["JSON", "create_resolver", "error_body", "error_response", "logger", "request_id"]
@@ -63,7 +63,8 @@ def create_resolver(
 
     @app.not_found
     def not_found(_: NotFoundError) -> Response:
-        return _with_request_id(app, error_response(404, "NOT_FOUND", "No such route."))
+        route = no_such_route()
+        return _with_request_id(app, error_response(route.status, route.code, route.message))
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(error: RequestValidationError) -> Response:

@@ -31,6 +31,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
 from .. import catalogue
+from ..http import error_of, no_such_route
 from ..web import JSON, error_body
 
 if TYPE_CHECKING:
@@ -126,7 +127,8 @@ class Gateway:
         else:
             match = self._match(request)
             if match is None:
-                response = Response(error_body("NOT_FOUND", "No such route."), 404, content_type=JSON)
+                status, body = error_of(no_such_route())
+                response = Response(body, status, content_type=JSON)
             else:
                 response = self._call(match, request, request_id)
         response.headers.setdefault("X-Request-Id", request_id)
