@@ -117,6 +117,16 @@ class TableAccess:
         except ClientError as error:
             raise translate(error, what) from error
 
+    def _write(self, item: dict[str, Any], what: str, condition: str | None = None) -> None:
+        """One PutItem (conditional when `condition` is given: a failed one is a Conflict)."""
+        arguments: dict[str, Any] = {"TableName": self.table_name, "Item": serialize(item)}
+        if condition:
+            arguments["ConditionExpression"] = condition
+        try:
+            self.dynamodb.put_item(**arguments)
+        except ClientError as error:
+            raise translate(error, what) from error
+
     def _put(self, item: dict[str, Any], condition: str | None = None) -> dict[str, Any]:
         operation: dict[str, Any] = {"TableName": self.table_name, "Item": serialize(item)}
         if condition:

@@ -58,7 +58,7 @@ class CatalogueRepository(TableAccess):
             **release.model_dump(mode="json"),
         }
         try:
-            self._transact([self._put(item, "attribute_not_exists(pk)")], "publish release")
+            self._write(item, "publish release", "attribute_not_exists(pk)")
         except Conflict as error:
             raise Conflict(f"{release.product} {release.version} is already published.") from error
 

@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from ... import tables
 from ...dates import utc_now
+from ...errors import Conflict
 from ..aws import error_code, translate
 from . import keys
 from .base import TableAccess, serialize
@@ -31,25 +32,14 @@ class ClaimRepository(TableAccess):
         was (one conditional write)."""
         item = claim_item(key, ttl_days, detail)
         try:
-            self.dynamodb.put_item(
-                TableName=self.table_name,
-                Item=serialize(item),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise translate(error, "claim") from error
+            self._write(item, "claim", "attribute_not_exists(pk)")
+        except Conflict:
+            return False
         return True
 
     def remember(self, key: str, detail: dict[str, Any], *, ttl_days: int) -> None:
         """Keep a note under `key` (replacing an older one), e.g. a refund that came before its sale."""
-        try:
-            self.dynamodb.put_item(
-                TableName=self.table_name, Item=serialize(claim_item(key, ttl_days, detail))
-            )
-        except ClientError as error:
-            raise translate(error, "remember") from error
+        self._write(claim_item(key, ttl_days, detail), "remember")
 
     def take_over_claim(self, key: str, *, expected_since: str, detail: dict[str, Any]) -> bool:
         """Replace a claim's detail if its `since` is still `expected_since` (one winner)."""

@@ -259,10 +259,7 @@ class LicenseRepository(TableAccess):
 
     def add_history(self, entry: HistoryEntry) -> None:
         """Append to a license's history (e.g. a download), without touching the license."""
-        try:
-            self.dynamodb.put_item(TableName=self.table_name, Item=serialize(_history_item(entry)))
-        except ClientError as error:
-            raise translate(error, "record history") from error
+        self._write(_history_item(entry), "record history")
 
     def license_history(self, license_id: str) -> list[HistoryEntry]:
         items = self._query_key(keys.license(license_id).pk, sk_prefix=keys.HISTORY)

@@ -63,10 +63,10 @@ class PrivacyRepository(TableAccess):
                 **changed.model_dump(mode="json"),
                 **activity_keys(changed),
             }
-            self._transact([self._put(stored, "attribute_exists(pk)")], "rewrite history")
+            self._write(stored, "rewrite history", "attribute_exists(pk)")
             rewritten += 1
         return rewritten
 
     def replace_account(self, account: Account) -> None:
         """Write an existing account as it is now (its listing by name follows the new name)."""
-        self._transact([self._put(account_item(account), "attribute_exists(pk)")], "rewrite account")
+        self._write(account_item(account), "rewrite account", "attribute_exists(pk)")

@@ -35,10 +35,7 @@ class SessionRepository(TableAccess):
             "expires_at": expires_at.isoformat(),
             tables.TTL_ATTRIBUTE: int(expires_at.timestamp()),
         }
-        try:
-            self.dynamodb.put_item(TableName=self.table_name, Item=serialize(item))
-        except ClientError as error:
-            raise translate(error, "create token") from error
+        self._write(item, "create token")
         return token
 
     def consume_token(self, token: str, *, purpose: str) -> str | None:
@@ -70,10 +67,7 @@ class SessionRepository(TableAccess):
             "csrf": secrets.token_urlsafe(24),
             tables.TTL_ATTRIBUTE: int(session_expires_at(now).timestamp()),
         }
-        try:
-            self.dynamodb.put_item(TableName=self.table_name, Item=serialize(item))
-        except ClientError as error:
-            raise translate(error, "create session") from error
+        self._write(item, "create session")
         return token
 
     def get_session(self, token: str) -> PortalSession | None:
