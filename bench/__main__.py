@@ -1,5 +1,5 @@
 """`make bench`: the figures DESIGN.md tracks, each a count or a ratio against a baseline measured
-in the same run (never an absolute time), printed as a table and written to bench/results.json.
+in the same run (never an absolute time), printed as a table and merged into bench/results.json.
 
 - `validate_reads`, `activate_writes`: DynamoDB requests of one validation and one activation.
 - `validate_usage_writes_per_day`: DynamoDB writes of 10 validations of one activated site on one
@@ -26,7 +26,6 @@ The mail figures (`notify_ses_calls_per_100`, `notify_emails_per_s`, `notify_rat
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import secrets
@@ -40,7 +39,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench import ROOT, merge_results
+
 COLD_RUNS = 7
 WARM_RUNS = 200
 
@@ -164,10 +164,7 @@ def main() -> None:
     finally:
         server.stop()
     print(f"{'figure':32} {'value':>10}")
-    for name, value in results.items():
-        print(f"{name:32} {value:10.3f}")
-    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    print("written to bench/results.json")
+    merge_results(results)  # the other legs' figures stay: this leg can run alone
 
 
 def measure(session: Any, environment: dict[str, str]) -> dict[str, float]:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bench.__main__ import ROOT
+from bench import ROOT
 
 
 def wait_for_port(port: int, what: str, seconds: float = 60) -> None:
@@ -75,16 +75,3 @@ def dynamodb_local(table: str | None) -> Iterator[Any]:
     finally:
         process.terminate()
         process.wait(timeout=20)
-
-
-def merge_results(figures: dict[str, float]) -> None:
-    """Write `figures` into bench/results.json, keeping the other figures there."""
-    import json
-
-    path = ROOT / "bench" / "results.json"
-    results = json.loads(path.read_text()) if path.exists() else {}
-    results.update({name: round(value, 3) for name, value in figures.items()})
-    for name, value in figures.items():
-        print(f"{name:32} {value:10.3f}")
-    path.write_text(json.dumps(results, indent=2) + "\n")
-    print("written to bench/results.json")

@@ -24,7 +24,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bench.dynamodb_local import dynamodb_local, merge_results
+from bench import merge_results
+from bench.dynamodb_local import dynamodb_local
 
 FANOUT_AUDIENCE = 50_000
 TABLE = "licensing-fanout"

@@ -17,8 +17,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from bench import merge_results
 from bench.__main__ import WRITES, RequestCounter
-from bench.dynamodb_local import dynamodb_local, merge_results
+from bench.dynamodb_local import dynamodb_local
 
 IMPORT_ROWS = 10_000
 

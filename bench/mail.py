@@ -39,7 +39,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.dynamodb_local import dynamodb_local, merge_results
+from bench import merge_results
+from bench.dynamodb_local import dynamodb_local
 
 # Mails per second: below what two workers sustain on this shared 2-core machine (about 7 to 11 a
 # second, with other test runs), so that the shared schedule, not the machine, sets the pace (the
