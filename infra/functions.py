@@ -280,6 +280,7 @@ class Functions(Construct):
         log_group.grant_write(role)
         sdk = SdkTimeouts.within(spec.timeout_seconds)
         environment = {
+            **catalogue.RUNTIME_ENVIRONMENT,
             "POWERTOOLS_SERVICE_NAME": spec.name,
             "POWERTOOLS_LOG_LEVEL": constants.LOG_LEVEL,
             "POWERTOOLS_METRICS_NAMESPACE": self._backends.metrics_namespace,

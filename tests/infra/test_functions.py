@@ -64,6 +64,7 @@ ALWAYS = (
         constants.ENV_VENDOR_NAME,
         constants.ENV_PUBLIC_BASE_URL,
         constants.ENV_TEMPLATES_DIR,
+        "PYDANTIC_DISABLE_PLUGINS",
     }
 )
 
@@ -140,6 +141,8 @@ def test_environment_names_what_each_right_grants_and_nothing_more(deployment: D
         if not deployment.resources("AWS::ApiGatewayV2::DomainName"):
             assert environment[constants.ENV_PUBLIC_BASE_URL] == {"Fn::GetAtt": [api, "ApiEndpoint"]}
         assert environment[constants.ENV_TEMPLATES_DIR] == "/opt/templates"
+        # No pydantic plugin is shipped: the cold start skips the scan for them.
+        assert environment["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
         if constants.ENV_TABLE in environment:
             assert environment[constants.ENV_TABLE] == {"Ref": table}
         if constants.ENV_STAFF_EMAIL in environment:
@@ -159,13 +162,14 @@ def test_environment_names_what_each_right_grants_and_nothing_more(deployment: D
 
 def test_environment_variables_are_those_settings_reads(deployment: Deployment) -> None:
     aliases = {field.alias for field in Settings.model_fields.values()}
-    # Powertools reads its own, licensing.adapters.aws the SDK's; the rest is the runtime's to read
-    # (README: what the stack gives the functions).
+    # Powertools and pydantic read their own, licensing.adapters.aws the SDK's; the rest is the
+    # runtime's to read (README: what the stack gives the functions).
     known = (
         aliases
         | POWERTOOLS
         | SDK
         | {
+            "PYDANTIC_DISABLE_PLUGINS",
             constants.ENV_SIGNING_KEY_SECRET_ARN,
             constants.ENV_TOKEN_KEY_SECRET_ARN,
             constants.ENV_SES_CONFIGURATION_SET,

@@ -24,6 +24,10 @@ SIGNING_KEY = "secret:signing-key"
 # The HMAC key of download and unsubscribe tokens, apart from the signing key.
 TOKEN_KEY = "secret:token-key"  # noqa: S105 (a right's name, not a secret)
 
+# Set on every function, in Lambda and locally. No pydantic plugin is installed: without this,
+# pydantic scans every installed distribution's entry points at the first model, in the cold start.
+RUNTIME_ENVIRONMENT = {"PYDANTIC_DISABLE_PLUGINS": "__all__"}
+
 
 @dataclass(frozen=True)
 class Queue:

@@ -24,6 +24,7 @@ DEFAULT_WEBHOOK_SECRET = "whsec_local_dev"  # noqa: S105 (the documented local d
 def local_environment(aws_endpoint: str, public_url: str, names: LocalNames = LOCAL) -> dict[str, str]:
     """The environment the handlers see locally: what the stack sets in Lambda, on the emulator."""
     return {
+        **catalogue.RUNTIME_ENVIRONMENT,
         "AWS_ENDPOINT_URL": aws_endpoint,
         "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "local"),
         "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
