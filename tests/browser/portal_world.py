@@ -14,6 +14,7 @@ from licensing.dates import today
 from licensing.models import Payment, Price, Product, Site
 from licensing.services.issuing import issue_licenses
 from licensing.services.releases import publish_release
+from licensing.sessions import SIGN_IN_PURPOSE
 from tests import factories
 
 EMAIL = "bea@globex.test"
@@ -89,7 +90,7 @@ def build(store: Any, files: Any) -> World:
     world.licenses["expired"] = issue(merger, -30)
     world.licenses["grace"] = issue(service, -2)
     world.session = store.create_session(EMAIL)
-    world.signin_token = store.create_token(EMAIL, purpose="signin", lifetime=timedelta(minutes=15))
+    world.signin_token = store.create_token(EMAIL, purpose=SIGN_IN_PURPOSE, lifetime=timedelta(minutes=15))
     return world
 
 

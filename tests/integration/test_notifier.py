@@ -33,6 +33,7 @@ from licensing.mail import Message
 from licensing.models import Account, License, LicenseStatus, Product
 from licensing.services.issuing import issue_licenses, issued_event
 from licensing.services.notifications import notify
+from licensing.sessions import SIGN_IN_PURPOSE
 from licensing.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -222,9 +223,9 @@ def test_the_license_email_reaches_every_contact_with_the_key_and_a_single_use_s
         links[email] = match.group(2)
 
     assert links[BEA] != links[CARL]
-    assert shop.store.consume_token(links[BEA], purpose="signin") == BEA
-    assert shop.store.consume_token(links[BEA], purpose="signin") is None
-    assert shop.store.consume_token(links[CARL], purpose="signin") == CARL
+    assert shop.store.consume_token(links[BEA], purpose=SIGN_IN_PURPOSE) == BEA
+    assert shop.store.consume_token(links[BEA], purpose=SIGN_IN_PURPOSE) is None
+    assert shop.store.consume_token(links[CARL], purpose=SIGN_IN_PURPOSE) == CARL
 
 
 def test_a_purchase_of_three_is_one_email_listing_the_three_keys(

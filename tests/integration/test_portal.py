@@ -18,6 +18,7 @@ from licensing.dates import utc_now
 from licensing.devserver.mailbox import Mailbox
 from licensing.services.issuing import issue_licenses
 from licensing.services.releases import publish_release
+from licensing.sessions import SIGN_IN_PURPOSE
 from tests import factories
 from tests.conftest import deliver_notifications
 
@@ -92,7 +93,9 @@ def test_the_login_answer_is_the_same_for_unknown_emails(portal: Portal) -> None
 
 
 def test_a_sign_in_link_works_once_and_following_it_uses_nothing(portal: Portal) -> None:
-    token = portal.store.create_token("bea@acme.test", purpose="signin", lifetime=timedelta(minutes=15))
+    token = portal.store.create_token(
+        "bea@acme.test", purpose=SIGN_IN_PURPOSE, lifetime=timedelta(minutes=15)
+    )
     for _ in range(2):  # a mail scanner, then the customer
         assert portal.get(f"/portal/auth?token={token}").status_code == 200
     csrf = CSRF.findall(portal.get(f"/portal/auth?token={token}").text)[0]

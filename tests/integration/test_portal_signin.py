@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from licensing.devserver.mailbox import Mailbox
+from licensing.sessions import SIGN_IN_PURPOSE
 from tests.integration.test_portal import CSRF, TOKEN, Portal, page_text
 
 
@@ -63,7 +64,9 @@ def test_a_renew_link_returns_to_the_renewal_page_after_signing_in(portal: Porta
 def test_next_never_leaves_the_portal(portal: Portal, bad: str) -> None:
     login = portal.get("/portal/login", params={"next": bad})
     assert 'name="next"' not in login.text
-    token = portal.store.create_token("bea@acme.test", purpose="signin", lifetime=timedelta(minutes=15))
+    token = portal.store.create_token(
+        "bea@acme.test", purpose=SIGN_IN_PURPOSE, lifetime=timedelta(minutes=15)
+    )
     button = portal.get("/portal/auth", params={"token": token, "next": bad})
     assert 'name="next"' not in button.text
     landed = portal.post(

@@ -25,6 +25,7 @@ from licensing.services.issuing import issue_licenses
 from licensing.services.lookup import find_account, find_license
 from licensing.services.renewals import renew_manually
 from licensing.services.search import LicenseQuery, export_rows, export_text, search_licenses
+from licensing.sessions import SIGN_IN_PURPOSE
 from tests import factories
 
 STAFF = "staff:ann"
@@ -250,7 +251,7 @@ def test_expiring_lists_active_licenses_ending_within_the_days(world: dict[str, 
 def test_after_an_erase_no_item_holds_the_email_and_licenses_are_kept(world: dict[str, Any]) -> None:
     store, account, license = world["store"], world["account"], world["license"]
     email = "maria@globex.test"
-    token = store.create_token(email, purpose="signin", lifetime=timedelta(days=7))
+    token = store.create_token(email, purpose=SIGN_IN_PURPOSE, lifetime=timedelta(days=7))
     session = store.create_session(email)
     license_admin.change_status(
         store, world["events"], license.id, Action.SUSPEND, actor=STAFF, reason=f"asked by {email}"
@@ -287,7 +288,7 @@ def test_after_an_erase_no_item_holds_the_email_and_licenses_are_kept(world: dic
     kept = store.require_license(license.id)
     assert (kept.key, kept.ends_on, kept.billing) == (license.key, license.ends_on, license.billing)
     assert store.contact_emails(account.id) == [] and store.get_contact(email) is None
-    assert store.consume_token(token, purpose="signin") is None and store.get_session(session) is None
+    assert store.consume_token(token, purpose=SIGN_IN_PURPOSE) is None and store.get_session(session) is None
 
 
 def test_erasing_a_persons_account_renames_it_and_keeps_its_licenses_activity(world: dict[str, Any]) -> None:
