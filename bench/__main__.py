@@ -41,7 +41,7 @@ from typing import Any
 
 from bench import ROOT, merge_results
 
-COLD_RUNS = 7
+COLD_RUNS = 11  # fresh processes per cold figure and its baseline: the median of 11 moves less than of 7
 WARM_RUNS = 200
 
 

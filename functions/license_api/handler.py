@@ -10,8 +10,6 @@ validate route calls the same `answers.validate`, and `to_json` writes what the 
 
 from __future__ import annotations
 
-import base64
-import json
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +17,7 @@ from aws_lambda_powertools import Logger
 
 import licensing.signing  # noqa: F401  (every answer is signed: cryptography in the init phase)
 from licensing import wiring
-from licensing.bodies import refuse_unreadable_json
+from licensing.bodies import read_json_object
 from licensing.http import count_status, error_of, proxy_answer, request_id_of
 from licensing.http import logger as package_logger
 from licensing.license_api import answers
@@ -44,17 +42,14 @@ def routes() -> APIGatewayHttpResolver:
     return app
 
 
-def validation_answer(event: dict[str, Any]) -> dict[str, Any] | None:
-    """The answer to a well-formed validation, or None when the request is anything else (the
-    resolver answers it, a 400 included: it reads the body again, and nothing was written)."""
-    http = (event.get("requestContext") or {}).get("http") or {}
-    if http.get("method") != "POST" or event.get("rawPath") != VALIDATE:
+def validation_answer(event: dict[str, Any], data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The answer to a well-formed validation (`data`: its body's JSON object, read once), or None when
+    the request is anything else (the resolver answers it, a 400 included: it reads the body
+    itself, and nothing was written)."""
+    if data is None or event.get("rawPath") != VALIDATE:
         return None
     try:
-        # refuse_unreadable_json has read this body: a JSON object of UTF-8 text.
-        raw = event.get("body") or ""
-        text = base64.b64decode(raw).decode("utf-8") if event.get("isBase64Encoded") else raw
-        request = ValidateRequest.model_validate(json.loads(text))
+        request = ValidateRequest.model_validate(data)
     except ValueError:  # pydantic's ValidationError is one
         return None
     request_id = request_id_of(event)
@@ -82,5 +77,6 @@ def sign(result: dict[str, Any], path: str) -> dict[str, Any]:
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    answer = refuse_unreadable_json(event) or validation_answer(event) or routes().resolve(event, context)
+    body = read_json_object(event)  # a POST's body, read once; or the answer that refuses it
+    answer = body.refusal or validation_answer(event, body.value) or routes().resolve(event, context)
     return sign(answer, str(event.get("rawPath", "")))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from .http import JSON, error_body, request_id_of
@@ -31,25 +32,35 @@ def _depth(value: Any) -> int:
     return depth
 
 
-def _refusal(event: dict[str, Any], status: int, code: str, message: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class JsonBody:
+    """What a request's body was read as: the JSON object of a POST, or the answer that refuses
+    an unreadable one; neither for a request that is not a POST."""
+
+    value: dict[str, Any] | None = None
+    refusal: dict[str, Any] | None = None
+
+
+def _refused(event: dict[str, Any], status: int, code: str, message: str) -> JsonBody:
     request_id = request_id_of(event)
-    return {
+    answer = {
         "statusCode": status,
         "headers": {"Content-Type": JSON, "X-Request-Id": request_id},
         "body": error_body(code, message),
         "isBase64Encoded": False,
     }
+    return JsonBody(refusal=answer)
 
 
-def refuse_unreadable_json(event: dict[str, Any]) -> dict[str, Any] | None:
-    """The answer to a POST whose body is not a readable JSON object, or None to go on."""
+def read_json_object(event: dict[str, Any]) -> JsonBody:
+    """A POST's body read once, as a JSON object or refused (the handlers read it from here)."""
     method = ((event.get("requestContext") or {}).get("http") or {}).get("method", "")
     if method != "POST":
-        return None
+        return JsonBody()
     headers = {str(name).lower(): str(value) for name, value in (event.get("headers") or {}).items()}
     media_type = headers.get("content-type", JSON).split(";")[0].strip().lower()
     if media_type != JSON and not media_type.endswith("+json"):
-        return _refusal(
+        return _refused(
             event, 415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as JSON (Content-Type: application/json)."
         )
     raw = event.get("body") or ""
@@ -57,15 +68,15 @@ def refuse_unreadable_json(event: dict[str, Any]) -> dict[str, Any] | None:
         data = base64.b64decode(raw, validate=True) if event.get("isBase64Encoded") else raw.encode("utf-8")
         text = data.decode("utf-8")
     except (binascii.Error, UnicodeError):
-        return _refusal(event, 400, "INVALID_REQUEST", "The body is not UTF-8 text.")
+        return _refused(event, 400, "INVALID_REQUEST", "The body is not UTF-8 text.")
     try:
         body = json.loads(text)
     except RecursionError:
-        return _refusal(event, 400, "INVALID_REQUEST", "The body is nested too deeply.")
+        return _refused(event, 400, "INVALID_REQUEST", "The body is nested too deeply.")
     except ValueError:
-        return _refusal(event, 400, "INVALID_REQUEST", "The body is not valid JSON.")
+        return _refused(event, 400, "INVALID_REQUEST", "The body is not valid JSON.")
     if not isinstance(body, dict):
-        return _refusal(event, 400, "INVALID_REQUEST", "The body is not a JSON object.")
+        return _refused(event, 400, "INVALID_REQUEST", "The body is not a JSON object.")
     if _depth(body) > MAX_DEPTH:
-        return _refusal(event, 400, "INVALID_REQUEST", "The body is nested too deeply.")
-    return None
+        return _refused(event, 400, "INVALID_REQUEST", "The body is nested too deeply.")
+    return JsonBody(value=body)
