@@ -112,10 +112,10 @@ ENV_TEMPLATES_DIR = _environment_name("templates_dir")
 ENV_STRIPE_WEBHOOK_SECRET_ARN = _environment_name("stripe_webhook_secret_arn")
 ENV_STRIPE_API_KEY_SECRET_ARN = _environment_name("stripe_api_key_secret_arn")
 ENV_SIGNING_KEY_SECRET_ARN = _environment_name("signing_key_secret_arn")
-# Not Settings fields yet: runtime code that reads them is the integrator's part (README).
-ENV_TOKEN_KEY_SECRET_ARN = "TOKEN_KEY_SECRET_ARN"  # noqa: S105 (a variable name, not a secret)
-ENV_SES_CONFIGURATION_SET = "SES_CONFIGURATION_SET"
-ENV_STAGE = "LICENSING_STAGE"
+ENV_TOKEN_KEY_SECRET_ARN = _environment_name("token_key_secret_arn")
+ENV_SES_CONFIGURATION_SET = _environment_name("ses_configuration_set")
+# Not a Settings field: the stage's name (the variable the staff CLI reads to pick its stack).
+ENV_STAGE = catalogue.STAGE_VARIABLE
 # Read by licensing.adapters.aws: SDK timeouts kept under the function's own.
 ENV_SDK_CONNECT_TIMEOUT = "AWS_SDK_CONNECT_TIMEOUT"
 ENV_SDK_READ_TIMEOUT = "AWS_SDK_READ_TIMEOUT"

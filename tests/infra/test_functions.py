@@ -164,18 +164,7 @@ def test_environment_variables_are_those_settings_reads(deployment: Deployment) 
     aliases = {field.alias for field in Settings.model_fields.values()}
     # Powertools and pydantic read their own, licensing.adapters.aws the SDK's; the rest is the
     # runtime's to read (README: what the stack gives the functions).
-    known = (
-        aliases
-        | POWERTOOLS
-        | SDK
-        | {
-            "PYDANTIC_DISABLE_PLUGINS",
-            constants.ENV_SIGNING_KEY_SECRET_ARN,
-            constants.ENV_TOKEN_KEY_SECRET_ARN,
-            constants.ENV_SES_CONFIGURATION_SET,
-            constants.ENV_STAGE,
-        }
-    )
+    known = aliases | POWERTOOLS | SDK | {"PYDANTIC_DISABLE_PLUGINS", constants.ENV_STAGE}
     for spec in deployment.functions:
         environment = _properties(deployment, spec)["Environment"]["Variables"]
         assert set(environment) - set(spec.extra_environment) <= known, spec.name

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from licensing import wiring
 from licensing.adapters.ses import SesMailer
 from licensing.devserver.mailbox import Mailbox
 from licensing.mail import render
 from licensing.settings import get_settings
+from tests.sesv2_endpoint import sesv2_endpoint
 
 CONTEXT = {
     "vendor_name": "DevCRM Extensions",
@@ -120,3 +124,23 @@ def test_the_reminder_reads_well_for_one_license_and_for_several() -> None:
     # Names are the customer's words: escaped in the html part, as they are in the text part.
     assert "CRM Exporter — &lt;Acme&gt;" in digest.html and "<Acme>" not in digest.html
     assert "1. CRM Exporter — <Acme>" in digest.text
+
+
+def test_a_send_names_the_stages_configuration_set_and_none_locally(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What SES receives, as the functions' mailer (wiring, from the environment) sends it.
+    message = render(get_settings().templates_dir, "license_issued", ["bea@acme.test"], CONTEXT)
+    with sesv2_endpoint() as endpoint:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SESV2", endpoint.url)
+        try:
+            wiring.reset()
+            wiring.mailer().send(message)  # locally: no configuration set
+            monkeypatch.setenv("SES_CONFIGURATION_SET", "prod-licensing")
+            wiring.reset()
+            wiring.mailer().send(message)  # a stage: its set, whose events report bounces
+        finally:
+            monkeypatch.delenv("SES_CONFIGURATION_SET", raising=False)
+            wiring.reset()
+    assert [sent.get("ConfigurationSetName") for sent in endpoint.sent] == [None, "prod-licensing"]
+    assert {sent["FromEmailAddress"] for sent in endpoint.sent} == {get_settings().require("mail_from")}

@@ -30,6 +30,9 @@ class Settings(BaseModel):
     release_bucket: str | None = Field(default=None, alias="RELEASE_BUCKET")
     event_bus_name: str | None = Field(default=None, alias="EVENT_BUS_NAME")
     mail_from: str | None = Field(default=None, alias="MAIL_FROM")
+    # The stage's SES configuration set (bounces and complaints to `ses_events`), named on every
+    # send; none locally. The stack sets it with `mail_from`.
+    ses_configuration_set: str | None = Field(default=None, alias="SES_CONFIGURATION_SET")
     vendor_name: str = Field(default="DevCRM Extensions", alias="VENDOR_NAME")
     # The vendor's staff: told about what needs a person (a paid checkout without an email, a
     # renewal request); the stack sets it from the `staff_email` context, the dev server locally.

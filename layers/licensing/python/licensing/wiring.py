@@ -56,7 +56,8 @@ def files() -> S3Files:
 def mailer() -> SesMailer:
     from .adapters.ses import SesMailer
 
-    return SesMailer(settings().require("mail_from"))
+    current = settings()
+    return SesMailer(current.require("mail_from"), configuration_set=current.ses_configuration_set)
 
 
 @cache

@@ -16,20 +16,30 @@ THROTTLING = frozenset({"TooManyRequestsException", "ThrottlingException", "Thro
 
 
 class SesMailer:
-    def __init__(self, sender: str, sesv2: Any | None = None) -> None:
+    """Sends from `sender`, through `configuration_set` when one is given: its event destination
+    reports bounces and complaints whichever identity (the address or its domain) authorizes the
+    send, and it is the set that the send's IAM grant names."""
+
+    def __init__(
+        self, sender: str, sesv2: Any | None = None, *, configuration_set: str | None = None
+    ) -> None:
         self.sender = sender
         self._client = sesv2
+        self.configuration_set = configuration_set
 
     def send(self, message: Message) -> str:
         """Send one message; returns SES's message id. Transient failures raise TransientError."""
         ses = self._client or sending_client("sesv2")
         raw = to_mime(message, sender=self.sender)
+        arguments: dict[str, Any] = {
+            "FromEmailAddress": self.sender,
+            "Destination": {"ToAddresses": list(message.to)},
+            "Content": {"Raw": {"Data": raw}},
+        }
+        if self.configuration_set:
+            arguments["ConfigurationSetName"] = self.configuration_set
         try:
-            answer = ses.send_email(
-                FromEmailAddress=self.sender,
-                Destination={"ToAddresses": list(message.to)},
-                Content={"Raw": {"Data": raw}},
-            )
+            answer = ses.send_email(**arguments)
         except ClientError as error:
             if error_code(error) in THROTTLING:
                 raise Throttled("send email: SES asks us to slow down") from error
