@@ -178,7 +178,8 @@ FUNCTIONS: tuple[Function, ...] = (
         name="portal",
         description="The customer portal, release-mail unsubscribe links, the 404 of unknown routes.",
         routes=("ANY /portal", "ANY /portal/{proxy+}", "GET /unsubscribe", "POST /unsubscribe", "$default"),
-        rights=(TABLE_READ, TABLE_WRITE, BUCKET_READ, EVENTS_PUT, TOKEN_KEY),
+        # The Stripe API key creates the Checkout Session that pays a renewal ("Renew").
+        rights=(TABLE_READ, TABLE_WRITE, BUCKET_READ, EVENTS_PUT, TOKEN_KEY, STRIPE_API_KEY),
     ),
     Function(
         name="lifecycle_job",
