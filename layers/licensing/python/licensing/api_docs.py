@@ -9,12 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 JSON = "application/json"
 
 
-class ErrorBody(BaseModel):
+class _Documented(BaseModel):
+    # Only documents the answers (never reads a request); as every model, keeps values out of errors.
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+
+class ErrorBody(_Documented):
     code: str = Field(
         description="What went wrong, for code to branch on: e.g. INVALID_REQUEST, NOT_FOUND, LINK_EXPIRED, "
         "UNSUPPORTED_MEDIA_TYPE, CONFLICT, INTERNAL_ERROR, TEMPORARILY_UNAVAILABLE."
@@ -25,7 +30,7 @@ class ErrorBody(BaseModel):
     )
 
 
-class ErrorAnswer(BaseModel):
+class ErrorAnswer(_Documented):
     """Every refusal that is not a validation answer: 4xx (do not retry as is) and 5xx (retry later)."""
 
     error: ErrorBody

@@ -31,7 +31,7 @@ class Event(BaseModel):
 
     # Unknown fields from a newer producer are ignored on read, so a rolling deploy drops nothing.
     # Built at first use (defer_build): each function sends or reads a few of these.
-    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True, hide_input_in_errors=True)
 
     dedupe_key: str | None = None
 
@@ -122,7 +122,7 @@ class SiteLimitReached(LicenseEvent):
 class Reminder(BaseModel):
     """One license due a reminder: `days_left` days before the term that ends on `ends_on`."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True, hide_input_in_errors=True)
 
     license_id: str
     ends_on: str

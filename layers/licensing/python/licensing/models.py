@@ -77,7 +77,11 @@ DEFAULT_DEVELOPMENT_HOSTS: tuple[str, ...] = (
 class _Model(BaseModel):
     # defer_build: a model's validator is built at its first use, so that a function's cold start
     # builds only the models its path reads (a validation: License), not all of them.
-    model_config = ConfigDict(extra="ignore", validate_assignment=True, defer_build=True)
+    # hide_input_in_errors: a refused value (an email, a key) stays out of the error's message and
+    # so out of a logged traceback; `errors()` still names the field and the reason.
+    model_config = ConfigDict(
+        extra="ignore", validate_assignment=True, defer_build=True, hide_input_in_errors=True
+    )
 
 
 class Price(_Model):

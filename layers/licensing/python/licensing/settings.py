@@ -60,7 +60,7 @@ class Settings(BaseModel):
     # The share of the SES daily quota bulk mail may use; the rest stays for keys and sign-in links.
     mail_bulk_daily_share: float = Field(default=0.9, gt=0, le=1, alias="MAIL_BULK_DAILY_SHARE")
 
-    model_config = {"populate_by_name": True}
+    model_config = {"populate_by_name": True, "hide_input_in_errors": True}
 
     def require(self, name: str) -> str:
         """A setting the caller cannot do without; a clear error naming its variable if unset."""

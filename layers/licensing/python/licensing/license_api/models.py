@@ -46,7 +46,7 @@ def _version(what: str) -> Any:
 
 class _Model(BaseModel):
     # Built at first use: a function validates a few of these, and a cold start builds only those.
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(defer_build=True, hide_input_in_errors=True)
 
 
 class ValidateRequest(_Model):
