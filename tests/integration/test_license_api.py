@@ -18,7 +18,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from licensing.adapters.dynamo import DynamoStore
-from licensing.errors import Conflict
+from licensing.errors import Conflict, InvalidInput
 from licensing.models import License, LicenseStatus, OnExpiry
 from licensing.services.issuing import issue_licenses
 from licensing.services.validation import activate, validate
@@ -498,3 +498,30 @@ def test_a_retried_activation_of_the_last_slot_announces_it_again_with_the_same_
     api.post("activate", {"key": license.key, "site": "only.example.com"})  # the client retried
     events = api.queued()
     assert len(events) == 2 and len({e["detail"]["dedupe_key"] for e in events}) == 1
+
+
+def test_a_release_file_downloads_under_its_name_whatever_the_name_holds(api: Api) -> None:
+    from licensing.adapters.s3 import S3Files
+    from licensing.services.releases import publish_release
+
+    license = api.issue()
+    files = S3Files(api.aws["names"].bucket)
+
+    def publish_as(filename: str) -> None:
+        publish_release(
+            api.store, files, product="crm-exporter", version="2.0.0", filename=filename, data=b"zip of 2.0.0"
+        )
+
+    with pytest.raises(InvalidInput, match="control character"):
+        publish_as("crm-exporter\r\n2.0.zip")
+    assert api.store.get_release("crm-exporter", "2.0.0") is None
+    publish_as('CRM "Exporter"; Größe 2.0.zip')
+    latest = updates(api, key=license.key, product="crm-exporter", current_version="1.0.0").json()["latest"]
+    location = requests.get(latest["download_url"], allow_redirects=False, timeout=10).headers["Location"]
+    download = requests.get(location, timeout=10)
+    assert download.content == b"zip of 2.0.0"
+    # One header, one attachment: the quoted fallback cannot end early or start a second header.
+    assert download.headers["Content-Disposition"] == (
+        'attachment; filename="CRM _Exporter__ Gr__e 2.0.zip"; '
+        "filename*=UTF-8''CRM%20%22Exporter%22%3B%20Gr%C3%B6%C3%9Fe%202.0.zip"
+    )

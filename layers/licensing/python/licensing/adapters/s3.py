@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
 from .aws import client, translate
+
+_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ._-+()")
+
+
+def content_disposition(filename: str) -> str:
+    """`attachment` saved as `filename`, as RFC 6266 writes it whatever the name holds: a quoted
+    ASCII fallback (a quote, a semicolon, a line break or a non-ASCII letter there as `_`) and the
+    exact name UTF-8 percent-encoded (`filename*`), which browsers and curl prefer."""
+    fallback = "".join(char if char in _PLAIN else "_" for char in filename) or "download"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 class S3Files:
@@ -38,7 +49,7 @@ class S3Files:
                 Params={
                     "Bucket": self.bucket,
                     "Key": key,
-                    "ResponseContentDisposition": f'attachment; filename="{filename}"',
+                    "ResponseContentDisposition": content_disposition(filename),
                 },
                 ExpiresIn=expires_in,
             )

@@ -40,6 +40,8 @@ def publish_release(
         raise NotFound(f"No product '{product}'.")
     if not data:
         raise InvalidInput("the release file is empty")
+    if any(ord(char) < 32 or ord(char) == 127 for char in filename):
+        raise InvalidInput("the release file's name holds a control character (a line break, a tab)")
     if store.get_release(product, version) is not None:
         raise Conflict(f"{product} {version} is already published.")
     safe_name = filename.replace("/", "_").replace("\\", "_")
