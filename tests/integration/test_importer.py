@@ -115,6 +115,23 @@ def csv_file(*lines: str) -> list[Any]:
     return read_rows("\n".join([header, *lines]) + "\n")[0]
 
 
+def test_a_row_whose_invoice_link_is_not_a_web_link_is_refused(store: DynamoStore) -> None:
+    header = "account,email,product,key,status,starts_on,ends_on,invoice_url"
+    rows = read_rows(
+        f"{header}\n"
+        "Good Corp,ops@good.test,crm-exporter,GOOD-1,Active,2026-01-01,2027-01-01,https://erp.example/inv/1\n"
+        "Good Corp,ops@good.test,crm-exporter,GOOD-2,Active,2026-01-01,2027-01-01,javascript:alert(1)\n"
+    )[0]
+    report = import_licenses(store, None, rows, actor=STAFF)
+    assert [(row.line, row.outcome) for row in report.rows] == [(2, "created"), (3, "refused")]
+    assert str(report.rows[1].reason).startswith(
+        "invoice_url 'javascript:alert(1)': the invoice link is an http(s)"
+    )
+    assert find_license(store, "GOOD-1").billing.invoice_url == "https://erp.example/inv/1"
+    with pytest.raises(Exception, match="no license"):
+        find_license(store, "GOOD-2")
+
+
 def test_bad_rows_are_refused_with_their_line_and_reason_and_the_good_ones_imported(
     store: DynamoStore,
 ) -> None:

@@ -183,6 +183,14 @@ def test_a_pending_email_sale_becomes_paid_and_the_customer_is_mailed(
         license_admin.update_billing(
             store, events, sale.id, actor=STAFF, today=today(), paid_on=today() + timedelta(days=1)
         )
+    before = store.get_license(sale.id)
+    with pytest.raises(InvalidInput, match="invoice link"):  # it would be an href in the customer's mail
+        license_admin.update_billing(
+            store, events, sale.id, actor=STAFF, today=today(), invoice_url="javascript:alert(1)"
+        )
+    with pytest.raises(InvalidInput, match="invoice link"):
+        renew_manually(store, events, sale.id, product=None, today=today(), actor=STAFF, invoice_url="INV-7")
+    assert store.get_license(sale.id) == before
 
 
 def test_sites_are_added_within_the_limit_and_removed(world: dict[str, Any]) -> None:

@@ -4,9 +4,28 @@ answers) and the token links of emails and update answers."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
+
+from .errors import InvalidInput
 
 PORTAL = "/portal"
+
+
+def web_link(value: str | None, what: str = "the invoice link") -> str | None:
+    """A link staff give (an invoice's, a receipt's) as customers will follow it from a mail or the
+    portal: an http(s) URL with a host and nothing that is not a URL (no `javascript:`, no spaces,
+    no line breaks), or None for none; anything else is refused."""
+    link = (value or "").strip()
+    if not link:
+        return None
+    try:
+        parts = urlsplit(link)
+        web = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unclosed [IPv6] host
+        web = False
+    if not web or any(char.isspace() or ord(char) < 32 for char in link):
+        raise InvalidInput(f"{what} is an http(s) URL such as https://billing.example.com/invoices/42")
+    return link
 
 
 def portal_home() -> str:

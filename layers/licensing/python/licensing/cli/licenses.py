@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ..services.lookup import find_account, find_license, find_product
+from ..urls import web_link
 from .context import CliContext, StaffGroup, emit, pass_obj
 
 LICENSE_COLUMNS = [
@@ -158,7 +159,7 @@ def licenses_issue(
     kind = LicenseType(license_type or ("custom" if product.custom else "commercial"))
     billing = Billing(
         method=payment_method,
-        invoice_url=invoice_url,
+        invoice_url=web_link(invoice_url),
         payment_status=PaymentStatus.FREE if payment_method == "free" else PaymentStatus(payment_status),
     )
     actor = obj.actor()

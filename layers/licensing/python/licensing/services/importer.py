@@ -38,6 +38,7 @@ from ..models import (
     Site,
 )
 from ..sites import is_development_host, normalize_site
+from ..urls import web_link
 from .issuing import issue_licenses
 
 FIELDS = (
@@ -302,7 +303,10 @@ def plan_row(row: Row, products: dict[str, Product | None], *, actor: str, date_
 
 def _billing(values: dict[str, str], starts_on: date, actor: str) -> tuple[Billing, Payment | None]:
     method = re.sub(r"[\s-]+", "_", values.get("payment_method", "").strip().casefold())
-    invoice_url = values.get("invoice_url") or None
+    try:
+        invoice_url = web_link(values.get("invoice_url"))
+    except InvalidInput as error:
+        raise Refused(f"invoice_url {values['invoice_url']!r}: {error.message}") from None
     if values.get("payment_status"):
         status = _choice(values["payment_status"], _PAYMENT_STATUSES, "payment_status")
     else:

@@ -14,6 +14,7 @@ from ..events import Event, LicenseStatusChanged, PaymentReceived
 from ..lifecycle import Action, transition
 from ..models import HistoryEntry, License, LicenseStatus, PaymentStatus, Site
 from ..sites import is_development_host, normalize_site
+from ..urls import web_link
 from .issuing import issued_event
 from .updating import update_license
 
@@ -170,6 +171,7 @@ def update_billing(
 ) -> License:
     """Record what happened to an email sale's payment (status, invoice, the day it was paid). A
     payment that becomes paid activates a PENDING license and mails the customer."""
+    invoice_url = web_link(invoice_url)
     if payment_status is None and invoice_url is None and paid_on is None:
         raise InvalidInput("give --payment-status, --invoice-url or --paid-on")
     if paid_on is not None and paid_on > today:

@@ -16,6 +16,7 @@ from ..errors import InvalidInput, TransitionRefused
 from ..events import Event, LicenseRenewed
 from ..lifecycle import Action, transition
 from ..models import HistoryEntry, License, LicenseStatus, Payment, PaymentStatus, Product
+from ..urls import web_link
 from .updating import update_license
 
 
@@ -70,6 +71,7 @@ def renew_manually(
     """A renewal paid outside Stripe (bank transfer, invoice, a custom deal's yearly order): the
     renewal rule, a payment on the license, the history entry and the LicenseRenewed mail, as a
     Stripe renewal has. Refused for a REVOKED license, with nothing changed."""
+    invoice_url = web_link(invoice_url)
     term = months or (product.term_months if product else 12)
     if not 1 <= term <= 120:
         raise InvalidInput("a renewal is 1 to 120 months")
