@@ -29,11 +29,14 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 def record_handler(record: SQSRecord) -> None:
     message = EventBridgeEvent(json.loads(record.body))
     try:
-        suppressed = suppression.apply(wiring.store(), message.detail_type, dict(message.detail))
-        metrics.count("AddressesSuppressed", suppressed)
+        found = suppression.feedback(message.detail_type, dict(message.detail))
     except (KeyError, TypeError, ValueError):
         # Not SES's record shape: retrying cannot help, and the address is not logged.
         logger.error("Unreadable SES event; dropped", extra={"detail_type": message.detail_type})
+        return
+    # What fails from here (the table, a stored contact it cannot read) fails the record: retried,
+    # then kept in the dead-letter queue, never dropped with the address left unsuppressed.
+    metrics.count("AddressesSuppressed", suppression.apply(wiring.store(), message.detail_type, found))
 
 
 @logger.inject_lambda_context

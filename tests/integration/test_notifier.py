@@ -574,13 +574,23 @@ def test_a_send_whose_worker_died_is_taken_over_once_it_is_stale(shop: Shop, not
     assert len(inbox()) == 2
 
 
-def test_a_send_in_progress_elsewhere_is_not_doubled(shop: Shop, notifier: Invoke) -> None:
+def test_a_send_in_progress_elsewhere_is_neither_doubled_nor_lost(shop: Shop, notifier: Invoke) -> None:
     licenses = shop.issue()
     record = shop.issued_record(licenses, dedupe_key="checkout:cs_busy")
-    since = datetime.now(UTC).isoformat()
-    shop.store.claim(f"mail:checkout:cs_busy:{BEA}", ttl_days=30, detail={"state": "sending", "since": since})
-    assert failed_ids(notifier(batch(record))) == []
+    claim = f"mail:checkout:cs_busy:{BEA}"
+    shop.store.claim(claim, ttl_days=30, detail={"state": "sending", "since": datetime.now(UTC).isoformat()})
+    # Carl is served; the message is not acknowledged while Bea's mail is in another worker's hands.
+    assert failed_ids(notifier(batch(record))) == [record["messageId"]]
     assert [message["to"][0] for message in inbox()] == [CARL]
+    # That worker died. By the queue's redelivery (its visibility timeout) the claim is stale.
+    redelivered_at = datetime.now(UTC) - timedelta(seconds=catalogue.TRANSACTIONAL.visibility_timeout_seconds)
+    shop.store.take_over_claim(
+        claim,
+        expected_since=shop.store.get_claim(claim)["since"],  # type: ignore[index]
+        detail={"state": "sending", "since": redelivered_at.isoformat()},
+    )
+    assert failed_ids(notifier(batch(record))) == []
+    assert sorted(message["to"][0] for message in inbox()) == [BEA, CARL]  # each once
 
 
 def test_a_pending_notice_that_arrives_after_the_payment_is_not_sent(shop: Shop, notifier: Invoke) -> None:

@@ -10,7 +10,13 @@ from typing import Any
 import boto3
 import pytest
 
+from licensing.adapters.dynamo import DynamoStore
+from licensing.adapters.events import EventBridgePublisher
+from licensing.dates import utc_now
 from licensing.devserver.mailbox import Mailbox
+from licensing.devserver.resources import LOCAL
+from licensing.errors import TransientError
+from licensing.services import portal as portal_service
 from licensing.sessions import SIGN_IN_PURPOSE
 from tests.integration.test_portal import CSRF, TOKEN, Portal, page_text
 
@@ -105,3 +111,30 @@ def test_the_request_does_the_same_work_for_known_and_unknown_addresses(portal: 
     assert any("nobody@nowhere.test" in body for body in handed_on)
     portal.deliver_mail()
     assert [m["to"] for m in Mailbox().messages()] == [["bea@acme.test"]]
+
+
+class RefusingOnce:
+    """The real publisher behind an EventBridge that refuses the first PutEvents (throttled)."""
+
+    def __init__(self) -> None:
+        self.real = EventBridgePublisher(LOCAL.bus)
+        self.refusals = 1
+
+    def publish(self, events: list[Any]) -> None:
+        if self.refusals:
+            self.refusals -= 1
+            raise TransientError("publish events: throttled; retry")
+        self.real.publish(events)
+
+
+def test_a_sign_in_request_not_handed_on_is_handed_on_at_the_customers_retry(aws: dict[str, Any]) -> None:
+    store, publisher, now = DynamoStore(aws["names"].table), RefusingOnce(), utc_now()
+    with pytest.raises(TransientError):  # the portal answers 503: try again
+        portal_service.request_sign_in(store, publisher, "bea@acme.test", now=now)
+    # Not "a link was sent recently": nothing was. The retry hands it on, once.
+    assert portal_service.request_sign_in(store, publisher, "bea@acme.test", now=now) is True
+    assert portal_service.request_sign_in(store, publisher, "bea@acme.test", now=now) is False
+    answer = boto3.client("sqs").receive_message(
+        QueueUrl=aws["queues"]["transactional"], MaxNumberOfMessages=10, VisibilityTimeout=0
+    )
+    assert sum("SignInRequested" in message["Body"] for message in answer.get("Messages", [])) == 1

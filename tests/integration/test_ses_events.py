@@ -12,6 +12,8 @@ import boto3
 import pytest
 
 from licensing import catalogue
+from licensing.adapters.dynamo import keys
+from licensing.adapters.dynamo.base import serialize
 from licensing.devserver.functions import LambdaContext, load_handler
 from licensing.devserver.resources import LOCAL
 from licensing.devserver.workers import QueueWorker
@@ -105,6 +107,18 @@ def test_an_event_that_is_not_ses_shaped_is_dropped_without_holding_back_its_bat
     bea, carl = shop.store.get_contact(BEA), shop.store.get_contact(CARL)
     assert bea is not None and bea.suppressed is None
     assert carl is not None and carl.suppressed is not None
+
+
+def test_a_bounce_the_store_cannot_apply_is_retried_not_dropped(shop: Shop, ses_events: Invoke) -> None:
+    shop.issue()
+    # A contact item this version cannot read (written by hand, or by a newer schema).
+    item = shop.store.dynamodb.get_item(TableName=LOCAL.table, Key=serialize(keys.contact(BEA).as_item()))[
+        "Item"
+    ]
+    item["created_at"] = {"S": "not a time"}
+    shop.store.dynamodb.put_item(TableName=LOCAL.table, Item=item)
+    record = sqs_record(ses_event("sesBounceEvent.json", BEA))
+    assert failed_ids(ses_events(batch(record))) == [record["messageId"]]
 
 
 def test_the_notifier_mails_nobody_suppressed_and_marks_nothing_sent_until_staff_lift_it(

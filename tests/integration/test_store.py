@@ -82,6 +82,20 @@ def test_accounts_contacts_and_customers(store: DynamoStore) -> None:
     assert store.account_id_for_customer("cus_123") == acme.id
 
 
+def test_the_contacts_a_mail_goes_to_are_read_consistently(store: DynamoStore) -> None:
+    # A checkout adds its buyer and the key mail follows at once: an eventually consistent read
+    # could miss the new contact, and the mail would go to nobody.
+    acme = factories.account("Acme Corp")
+    store.create_account(acme)
+    store.add_contact(acme.id, "bea@acme.test")
+    queries: list[dict[str, object]] = []
+    store.dynamodb.meta.events.register(
+        "provide-client-params.dynamodb.Query", lambda params, **_: queries.append(params)
+    )
+    assert store.contact_emails(acme.id) == ["bea@acme.test"]
+    assert [query.get("ConsistentRead") for query in queries] == [True]
+
+
 def test_license_create_read_and_history(store: DynamoStore) -> None:
     license = factories.license(billing=Billing(stripe_checkout_session_id="cs_1"))
     entry = HistoryEntry(license_id=license.id, actor="test", action="issued")

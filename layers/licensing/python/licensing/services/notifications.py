@@ -13,12 +13,15 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 
+from .. import catalogue
 from ..dates import utc_now
 from ..emails import SIGNIN, Email, Subjects, email_for
+from ..errors import TransientError
 from ..events import Event, ReleaseMail, RemindersDue, SignInRequested, license_ids
 from ..mail import Mailer, render
 from ..models import Account, Contact, License, Product, Release
@@ -33,9 +36,26 @@ logger = Logger(service="licensing")
 
 # Long enough to outlive every redelivery (SQS keeps a message at most 14 days) and a DLQ redrive.
 SENT_LEDGER_DAYS = 30
-# A send still marked "sending" after this long died with its worker (Lambda's timeout is far
-# shorter): the retry sends it, rather than leave the recipient without their email.
-STALE_SENDING = timedelta(minutes=10)
+# A send still marked "sending" after this long died with its worker (twice the longest timeout
+# of a function that sends mail: no live worker holds one longer): the retry sends it, rather than
+# leave the recipient without their email. Shorter than the queues' visibility timeout, so the
+# first redelivery of a message whose send is in flight finds it either sent or stale.
+STALE_SENDING = timedelta(
+    seconds=2 * max(f.timeout_seconds for f in catalogue.FUNCTIONS if catalogue.MAIL_SEND in f.rights)
+)
+
+
+class Claim(Enum):
+    """What the ledger says of one email to one recipient."""
+
+    CLAIMED = "claimed"  # ours to send now
+    DONE = "done"  # sent already
+    IN_FLIGHT = "in flight"  # another worker is sending it (or died doing so, not long ago)
+
+
+class SendInFlight(TransientError):
+    """Some email of this message is being sent by another worker: the message is retried, and then
+    finds it sent, or stale and ours to send; acknowledging it now would lose it if that worker died."""
 
 
 class NotificationStore(Protocol):
@@ -170,13 +190,17 @@ def _send_each(
     slug: str | None,
 ) -> None:
     """Send to each recipient not yet served, ledger first; a failure releases its one claim."""
+    in_flight = 0
     for address in recipients:
         if is_suppressed(store, address):
             # A permanent bounce or a complaint: no send, and no "sent" entry that would hide it.
             logger.warning("The address is suppressed; no email sent", extra={"template": email.template})
             continue
         claim = f"mail:{key}:{address}"
-        if not _claim_send(store, claim):
+        outcome = _claim_send(store, claim)
+        if outcome is Claim.IN_FLIGHT:
+            in_flight += 1
+        if outcome is not Claim.CLAIMED:
             continue
         try:
             personal = _personal_context(
@@ -198,6 +222,8 @@ def _send_each(
             raise
         store.remember(claim, {"state": "sent", "at": utc_now().isoformat()}, ttl_days=SENT_LEDGER_DAYS)
         served.append(address)
+    if in_flight:  # after serving the others: they are not held back by it
+        raise SendInFlight(f"{in_flight} email(s) of this message are being sent elsewhere; retry")
 
 
 SIGNIN_LINK_MINUTES = 15
@@ -212,7 +238,10 @@ def _send_signin(
     if contact is None or not contact.account_ids:
         return 0  # not a customer: the portal answered the same, and nothing is sent
     claim = f"mail:{dedupe_key(event)}:{email}"
-    if not _claim_send(store, claim):
+    outcome = _claim_send(store, claim)
+    if outcome is Claim.IN_FLIGHT:
+        raise SendInFlight("this sign-in link is being sent elsewhere; retry")
+    if outcome is Claim.DONE:
         return 0
     try:
         token = store.create_token(
@@ -232,24 +261,26 @@ def _send_signin(
     return 1
 
 
-def _claim_send(store: NotificationStore, claim: str) -> bool:
+def _claim_send(store: NotificationStore, claim: str) -> Claim:
     """The right to send one email: a "sending" entry in the ledger before the send, "sent" after.
 
     A retry skips what was sent, and takes over a send whose worker died in the middle (an entry
-    left "sending" for longer than any worker lives), so that a crash delays an email and never
-    loses it.
+    left "sending" for longer than any worker lives); a send still in flight elsewhere is
+    IN_FLIGHT, for the caller to retry later (never to acknowledge), so that a crash delays an
+    email and never loses it.
     """
     now = utc_now()
     if store.claim(claim, ttl_days=SENT_LEDGER_DAYS, detail={"state": "sending", "since": now.isoformat()}):
-        return True
+        return Claim.CLAIMED
     entry = store.get_claim(claim) or {}
     if entry.get("state") != "sending" or not entry.get("since"):
-        return False
+        return Claim.DONE
     if datetime.fromisoformat(str(entry["since"])) > now - STALE_SENDING:
-        return False
-    return store.take_over_claim(
+        return Claim.IN_FLIGHT
+    taken = store.take_over_claim(
         claim, expected_since=str(entry["since"]), detail={"state": "sending", "since": now.isoformat()}
     )
+    return Claim.CLAIMED if taken else Claim.IN_FLIGHT  # another retry took it over first
 
 
 def _subjects(event: Event, *, store: NotificationStore) -> Subjects | None:

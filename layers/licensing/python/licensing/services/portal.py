@@ -41,6 +41,7 @@ class PortalStore(downloads.DownloadStore, Protocol):
     def list_releases(self, product: str) -> list[Release]: ...
     def license_history(self, license_id: str) -> list[HistoryEntry]: ...
     def claim(self, key: str, *, ttl_days: int | None, detail: dict[str, Any] | None = None) -> bool: ...
+    def release_claim(self, key: str) -> None: ...
     def set_release_mails(self, email: str, product: str, *, enabled: bool) -> bool: ...
 
 
@@ -66,11 +67,20 @@ def request_sign_in(
     decides whether the contact exists, so neither the answer nor its time tells who is a customer.
     """
     window = int(now.timestamp() // SIGNIN_WINDOW_SECONDS)
-    if not store.claim(f"signin-request:{email}:{window}", ttl_days=1):
+    claim = f"signin-request:{email}:{window}"
+    if not store.claim(claim, ttl_days=1):
         return False
-    publisher.publish(
-        [SignInRequested(email=email, next=next_path, dedupe_key=f"SignInRequested:{secrets.token_hex(8)}")]
-    )
+    try:
+        publisher.publish(
+            [
+                SignInRequested(
+                    email=email, next=next_path, dedupe_key=f"SignInRequested:{secrets.token_hex(8)}"
+                )
+            ]
+        )
+    except Exception:
+        store.release_claim(claim)  # nothing was handed on: the customer's retry must not be told it was
+        raise
     return True
 
 

@@ -24,7 +24,7 @@ from ..mail import Mailer, render
 from ..models import Account, License, Product
 from ..settings import Settings
 from ..urls import PublicUrls
-from .notifications import SENT_LEDGER_DAYS, NotificationStore, _claim_send
+from .notifications import SENT_LEDGER_DAYS, Claim, NotificationStore, SendInFlight, _claim_send
 from .suppression import is_suppressed
 
 logger = Logger(service="licensing")
@@ -71,17 +71,20 @@ def send_reminders(
     if not due:
         logger.info("No listed license is due a reminder any more; not sent", extra=log_fields)
         return 0
-    sent = 0
+    sent = in_flight = 0
     for address in recipients:
         if is_suppressed(store, address):
             # A permanent bounce or a complaint: no send, and no "sent" entry that would hide it.
             logger.warning("The address is suppressed; no email sent", extra={"template": email.template})
             continue
-        sent += _send_one(email, address, due, account, store=store, mailer=mailer, settings=settings)
+        mailed, busy = _send_one(email, address, due, account, store=store, mailer=mailer, settings=settings)
+        sent, in_flight = sent + mailed, in_flight + busy
     logger.info(
         "Notification sent",
         extra={**log_fields, "template": email.template, "emails_sent": sent, "listed": len(due)},
     )
+    if in_flight:  # after serving the others; the message comes back for what another worker sends
+        raise SendInFlight(f"reminders to {in_flight} contact(s) are being sent elsewhere; retry")
     return sent
 
 
@@ -124,16 +127,20 @@ def _send_one(
     store: NotificationStore,
     mailer: Mailer,
     settings: Settings,
-) -> int:
-    """The mail to one contact, listing what it was not yet reminded of; 1 if sent, else 0."""
+) -> tuple[int, int]:
+    """The mail to one contact, listing what it was not yet reminded of: (1 if sent, else 0; 1 if
+    some of it is being sent by another worker, else 0)."""
     claimed: list[tuple[str, Listed]] = []
+    in_flight = 0
     for item in due:
         claim = f"mail:{ledger_key(item.reminder)}:{address}"
         # The same license at one offset twice in an event is claimed, and listed, once.
-        if _claim_send(store, claim):
+        outcome = _claim_send(store, claim)
+        if outcome is Claim.CLAIMED:
             claimed.append((claim, item))
+        in_flight = in_flight or int(outcome is Claim.IN_FLIGHT)
     if not claimed:
-        return 0
+        return 0, in_flight
     try:
         contact = store.get_contact(address)
         context: dict[str, Any] = {
@@ -150,4 +157,4 @@ def _send_one(
     done = {"state": "sent", "at": utc_now().isoformat()}
     for claim, _ in claimed:
         store.remember(claim, done, ttl_days=SENT_LEDGER_DAYS)
-    return 1
+    return 1, in_flight

@@ -70,13 +70,13 @@ def feedback(detail_type: str, detail: dict[str, Any]) -> MailFeedback | None:
     return MailFeedback(tuple(_address(r) for r in recipients), reason, at)
 
 
-def apply(store: SuppressionStore, detail_type: str, detail: dict[str, Any]) -> int:
-    """Suppress the addresses an SES event names; returns how many contacts were newly suppressed.
+def apply(store: SuppressionStore, detail_type: str, found: MailFeedback | None) -> int:
+    """Suppress the addresses of an SES event's feedback (read with `feedback`); returns how many
+    contacts were newly suppressed.
 
     Idempotent: an address already suppressed is left as it is (a redelivered event adds nothing).
     The history is written before the mark, so that a failure midway is retried whole.
     """
-    found = feedback(detail_type, detail)
     if found is None:
         logger.info("SES event without suppression", extra={"detail_type": detail_type})
         return 0

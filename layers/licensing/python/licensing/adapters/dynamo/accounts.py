@@ -176,6 +176,7 @@ class AccountRepository(TableAccess):
         return True
 
     def contact_emails(self, account_id: str) -> list[str]:
-        """Emails of the account's contacts (one query)."""
-        items = self._query_key(keys.account(account_id).pk, sk_prefix=keys.MEMBERS)
+        """Emails of the account's contacts (one consistent query: a contact a checkout added just
+        before its key mail is among them)."""
+        items = self._query_key(keys.account(account_id).pk, sk_prefix=keys.MEMBERS, consistent=True)
         return [str(item["email"]) for item in items]

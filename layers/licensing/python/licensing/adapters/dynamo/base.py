@@ -88,7 +88,13 @@ class TableAccess:
             arguments["ExclusiveStartKey"] = last_key
 
     def _query_key(
-        self, pk: str, *, index: str | None = None, sk_prefix: str | None = None, newest_first: bool = False
+        self,
+        pk: str,
+        *,
+        index: str | None = None,
+        sk_prefix: str | None = None,
+        newest_first: bool = False,
+        consistent: bool = False,
     ) -> Iterator[dict[str, Any]]:
         partition, sort = ("pk", "sk")
         if index:
@@ -109,6 +115,8 @@ class TableAccess:
         }
         if index:
             arguments["IndexName"] = index
+        elif consistent:  # only the table's own keys read consistently; an index never does
+            arguments["ConsistentRead"] = True
         return self._query(**arguments)
 
     def _transact(self, operations: list[dict[str, Any]], what: str) -> None:
