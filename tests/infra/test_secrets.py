@@ -75,16 +75,21 @@ def test_the_seeder_may_describe_and_fill_the_keys_but_never_read_them(deploymen
     assert services == {"logs", "secretsmanager"}
 
 
-def test_the_token_key_is_given_only_to_the_functions_that_make_or_read_tokens(stack: Deployment) -> None:
-    token_key, _ = _secret(stack, constants.TOKEN_KEY_SECRET)
-    readers = {
+def _readers(stack: Deployment, secret: str) -> set[str]:
+    """The functions whose role may read the secret of logical id `secret`."""
+    return {
         spec.name
         for spec in stack.functions
         if any(
-            {"Ref": token_key} in Deployment.resources_of(statement)
+            {"Ref": secret} in Deployment.resources_of(statement)
             for statement in stack.statements_of(spec.name)
         )
     }
+
+
+def test_the_token_key_is_given_only_to_the_functions_that_make_or_read_tokens(stack: Deployment) -> None:
+    token_key, _ = _secret(stack, constants.TOKEN_KEY_SECRET)
+    readers = _readers(stack, token_key)
     assert readers == {"license_api", "portal", "notifier", "bulk_notifier"}
     environment = stack.function("stripe_webhook")[1]["Properties"]["Environment"]["Variables"]
     assert constants.ENV_TOKEN_KEY_SECRET_ARN not in environment
@@ -96,14 +101,7 @@ def test_the_stripe_api_key_is_given_to_the_webhook_and_to_the_portal_that_start
     # The webhook reads sessions, invoices and charges; the portal creates a renewal's Checkout
     # Session (without the key a customer's "Renew" could only answer that payment is not set up).
     api_key, _ = _secret(stack, constants.STRIPE_API_KEY_SECRET)
-    readers = {
-        spec.name
-        for spec in stack.functions
-        if any(
-            {"Ref": api_key} in Deployment.resources_of(statement)
-            for statement in stack.statements_of(spec.name)
-        )
-    }
+    readers = _readers(stack, api_key)
     assert readers == {"stripe_webhook", "portal"}
     environment = stack.function("portal")[1]["Properties"]["Environment"]["Variables"]
     assert environment[constants.ENV_STRIPE_API_KEY_SECRET_ARN] == {"Ref": api_key}
