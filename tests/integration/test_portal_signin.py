@@ -5,6 +5,7 @@ and the same work whether or not the address is a customer's."""
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -138,3 +139,19 @@ def test_a_sign_in_request_not_handed_on_is_handed_on_at_the_customers_retry(aws
         QueueUrl=aws["queues"]["transactional"], MaxNumberOfMessages=10, VisibilityTimeout=0
     )
     assert sum("SignInRequested" in message["Body"] for message in answer.get("Messages", [])) == 1
+
+
+def test_a_link_whose_session_could_not_be_written_still_signs_in_at_the_retry(aws: dict[str, Any]) -> None:
+    store = DynamoStore(aws["names"].table)
+    link = store.create_token("bea@acme.test", purpose=SIGN_IN_PURPOSE, lifetime=timedelta(minutes=15))
+    refusals = [{"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate exceeded"}}]
+
+    def throttled(**_: Any) -> tuple[Any, dict[str, Any]] | None:  # DynamoDB refusing the write once
+        return (SimpleNamespace(status_code=400), refusals.pop()) if refusals else None
+
+    store.dynamodb.meta.events.register("before-call.dynamodb.TransactWriteItems", throttled)
+    with pytest.raises(TransientError):  # a 503: try again
+        portal_service.sign_in(store, link)
+    session = portal_service.sign_in(store, link)  # the link was not used up by the failure
+    assert session is not None and store.get_session(session).email == "bea@acme.test"  # type: ignore[union-attr]
+    assert portal_service.sign_in(store, link) is None  # and is single-use still

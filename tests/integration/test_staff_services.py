@@ -296,7 +296,7 @@ def test_after_an_erase_no_item_holds_the_email_and_licenses_are_kept(world: dic
     kept = store.require_license(license.id)
     assert (kept.key, kept.ends_on, kept.billing) == (license.key, license.ends_on, license.billing)
     assert store.contact_emails(account.id) == [] and store.get_contact(email) is None
-    assert store.consume_token(token, purpose=SIGN_IN_PURPOSE) is None and store.get_session(session) is None
+    assert store.exchange_token(token, purpose=SIGN_IN_PURPOSE) is None and store.get_session(session) is None
 
 
 def test_erasing_a_persons_account_renames_it_and_keeps_its_licenses_activity(world: dict[str, Any]) -> None:

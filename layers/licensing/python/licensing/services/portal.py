@@ -46,8 +46,7 @@ class PortalStore(downloads.DownloadStore, Protocol):
 
 
 class SessionStore(Protocol):
-    def consume_token(self, token: str, *, purpose: str) -> str | None: ...
-    def create_session(self, email: str) -> str: ...
+    def exchange_token(self, token: str, *, purpose: str) -> str | None: ...
     def get_session(self, token: str) -> PortalSession | None: ...
     def end_session(self, token: str) -> None: ...
     def get_contact(self, email: str) -> Contact | None: ...
@@ -87,8 +86,7 @@ def request_sign_in(
 def sign_in(store: SessionStore, link_token: str) -> str | None:
     """Use up a sign-in link: the token of a new portal session for its address, or None when the
     link is unknown, used already or expired."""
-    email = store.consume_token(link_token, purpose=SIGN_IN_PURPOSE) if link_token else None
-    return store.create_session(email) if email else None
+    return store.exchange_token(link_token, purpose=SIGN_IN_PURPOSE) if link_token else None
 
 
 @dataclass(frozen=True)

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from ... import tables
 from ...dates import utc_now
+from ...errors import Conflict
 from ...models import PortalSession
 from ...sessions import session_expires_at, session_is_live, session_needs_touch
-from ..aws import error_code, translate
+from ..aws import translate
 from . import keys
-from .base import TableAccess, deserialize, serialize
+from .base import TableAccess, serialize
 
 
 def hash_token(token: str) -> str:
@@ -38,26 +40,44 @@ class SessionRepository(TableAccess):
         self._write(item, "create token")
         return token
 
-    def consume_token(self, token: str, *, purpose: str) -> str | None:
-        """The email of a live token, used up in the same conditional delete; None otherwise."""
+    def exchange_token(self, token: str, *, purpose: str) -> str | None:
+        """A live single-use token exchanged for a new portal session of its address, in one
+        transaction (the token deleted on condition, the session written): the token of the
+        session, or None when the token is unknown, of another purpose, expired or used already.
+        A failure changes nothing, so the link still works at the retry; botocore's own retry of a
+        lost answer repeats the transaction's idempotency token and is not a second use."""
+        key = keys.token(hash_token(token))
+        held = self._get(key)
+        now = utc_now()
+        if (
+            held is None
+            or held.get("purpose") != purpose
+            or str(held.get("expires_at", "")) <= now.isoformat()
+        ):
+            return None
+        session_token, session = self._session_item(str(held["email"]), now)
+        use_token = {
+            "Delete": {
+                "TableName": self.table_name,
+                "Key": serialize(key.as_item()),
+                "ConditionExpression": "attribute_exists(pk) AND purpose = :purpose AND expires_at > :now",
+                "ExpressionAttributeValues": serialize({":purpose": purpose, ":now": now.isoformat()}),
+            }
+        }
         try:
-            answer = self.dynamodb.delete_item(
-                TableName=self.table_name,
-                Key=serialize(keys.token(hash_token(token)).as_item()),
-                ConditionExpression="attribute_exists(pk) AND purpose = :purpose AND expires_at > :now",
-                ExpressionAttributeValues=serialize({":purpose": purpose, ":now": utc_now().isoformat()}),
-                ReturnValues="ALL_OLD",
-            )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return None
-            raise translate(error, "use token") from error
-        return str(deserialize(answer["Attributes"])["email"])
+            self._transact([use_token, self._put(session)], "sign in")
+        except Conflict:
+            return None  # another request used it first
+        return session_token
 
     def create_session(self, email: str) -> str:
         """A new portal session for `email`; only the token's hash is stored. Returns the token."""
+        token, item = self._session_item(email, utc_now())
+        self._write(item, "create session")
+        return token
+
+    def _session_item(self, email: str, now: datetime) -> tuple[str, dict[str, Any]]:
         token = secrets.token_urlsafe(32)
-        now = utc_now()
         item = {
             **keys.session(hash_token(token)).as_item(),
             "item_type": "session",
@@ -67,8 +87,7 @@ class SessionRepository(TableAccess):
             "csrf": secrets.token_urlsafe(24),
             tables.TTL_ATTRIBUTE: int(session_expires_at(now).timestamp()),
         }
-        self._write(item, "create session")
-        return token
+        return token, item
 
     def get_session(self, token: str) -> PortalSession | None:
         """A live session, by the policy of ``licensing.sessions``: checked here at every request,
