@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .http import JSON, error_body, request_id_of
+from .http import JSON, error_body, proxy_answer, request_id_of
 
 # The deepest body of the contract is two levels; anything far deeper is not a request of ours.
 MAX_DEPTH = 32
@@ -42,14 +42,7 @@ class JsonBody:
 
 
 def _refused(event: dict[str, Any], status: int, code: str, message: str) -> JsonBody:
-    request_id = request_id_of(event)
-    answer = {
-        "statusCode": status,
-        "headers": {"Content-Type": JSON, "X-Request-Id": request_id},
-        "body": error_body(code, message),
-        "isBase64Encoded": False,
-    }
-    return JsonBody(refusal=answer)
+    return JsonBody(refusal=proxy_answer(status, error_body(code, message), request_id_of(event)))
 
 
 def read_json_object(event: dict[str, Any]) -> JsonBody:

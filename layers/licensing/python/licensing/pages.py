@@ -181,8 +181,7 @@ class Pages:
         def not_found(_: NotFoundError) -> Response[str]:
             if self.is_page():
                 return self.error_page(404, "Not found", "There is no such page.")
-            route = no_such_route()
-            return self._json_error(route.status, route.code, route.message)
+            return domain_error(no_such_route())
 
         @app.exception_handler(Exception)
         def unexpected_error(error: Exception) -> Response[str]:

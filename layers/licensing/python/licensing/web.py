@@ -61,11 +61,6 @@ def create_resolver(
 
     app.use(middlewares=[add_request_id])
 
-    @app.not_found
-    def not_found(_: NotFoundError) -> Response:
-        route = no_such_route()
-        return _with_request_id(app, error_response(route.status, route.code, route.message))
-
     @app.exception_handler(RequestValidationError)
     def invalid_request(error: RequestValidationError) -> Response:
         return _with_request_id(
@@ -79,6 +74,10 @@ def create_resolver(
         # Still the contract's shape and a request id to quote (a 5xx for a bug or an outage).
         status, body = error_of(error)
         return _with_request_id(app, Response(status_code=status, content_type=JSON, body=body))
+
+    @app.not_found
+    def not_found(_: NotFoundError) -> Response:
+        return failed(no_such_route())
 
     return app
 
